@@ -1,0 +1,62 @@
+"""SNS alerts: one message per stop, notify or error, filterable by its attributes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from jobwarden.ledger import Entry
+from jobwarden.model import Outcome
+
+SUBJECT_LIMIT = 100  # SNS rejects longer subjects
+
+HEADLINES: dict[Outcome, str] = {
+    Outcome.STOPPED: "stopped",
+    Outcome.WOULD_STOP: "would stop (dry run)",
+    Outcome.ALREADY_FINISHED: "finished before the stop",
+    Outcome.NOTIFIED: "over a limit",
+    Outcome.HELD: "over a limit, stop held",
+    Outcome.FAILED: "FAILED",
+    Outcome.RETRIED: "retried",
+    Outcome.NONE: "error",
+}
+
+
+class AlertSink(Protocol):
+    def publish(self, entry: Entry) -> None: ...
+
+
+def subject_for(entry: Entry) -> str:
+    what = entry.job_name or entry.subject
+    text = f"jobwarden: {entry.service} {what} {HEADLINES[entry.outcome]}"
+    # SNS subjects must be ASCII without line breaks.
+    text = text.encode("ascii", "replace").decode().replace("\n", " ")
+    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
+
+
+class SnsAlerts:
+    def __init__(self, sns_client: Any, topic_arn: str) -> None:
+        self._sns = sns_client
+        self._topic_arn = topic_arn
+
+    def publish(self, entry: Entry) -> None:
+        self._sns.publish(
+            TopicArn=self._topic_arn,
+            Subject=subject_for(entry),
+            Message=json.dumps(entry.to_json(), sort_keys=True),
+            MessageAttributes={
+                "service": {"DataType": "String", "StringValue": entry.service},
+                "verdict": {"DataType": "String", "StringValue": str(entry.verdict)},
+                "mode": {"DataType": "String", "StringValue": str(entry.mode)},
+            },
+        )
+
+
+class MemoryAlerts:
+    """Collects alerts in memory, for unit tests of the sweep."""
+
+    def __init__(self) -> None:
+        self.sent: list[Entry] = []
+
+    def publish(self, entry: Entry) -> None:
+        self.sent.append(entry)

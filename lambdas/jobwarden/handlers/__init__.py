@@ -1,0 +1,1 @@
+"""Lambda entry points: thin, they parse the event and call the flow."""

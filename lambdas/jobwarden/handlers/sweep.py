@@ -1,0 +1,63 @@
+"""Scheduled sweep of one service (from the event's "service" or JOBWARDEN_SERVICE)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jobwarden.runtime import ConfigurationError, Environment, Runtime
+from jobwarden.services import REGISTRY
+from jobwarden.sweep import SweepResult
+
+logger = Logger(service="jobwarden")
+metrics = Metrics(namespace="JobWarden")
+tracer = Tracer()
+
+
+class SweepFailed(RuntimeError):
+    """Raised so Lambda reports the invocation as failed and the Errors alarm fires."""
+
+
+@cache
+def runtime() -> Runtime:
+    """Built on the first invocation and kept warm, with its parameter cache."""
+    return Runtime(Environment.from_env())
+
+
+def service_of(event: dict[str, Any], default: str | None) -> str:
+    service = event.get("service") or default
+    if not service:
+        raise ConfigurationError("no service: set JOBWARDEN_SERVICE or pass {'service': ...}")
+    if service not in REGISTRY:
+        raise ConfigurationError(
+            f"unknown service {service!r}; known: {', '.join(sorted(REGISTRY))}"
+        )
+    return str(service)
+
+
+def emit_metrics(result: SweepResult) -> None:
+    metrics.add_dimension(name="service", value=result.service)
+    metrics.add_metric(name="JobsSeen", unit=MetricUnit.Count, value=result.seen)
+    metrics.add_metric(name="JobsStopped", unit=MetricUnit.Count, value=result.stopped)
+    metrics.add_metric(name="JobsNotified", unit=MetricUnit.Count, value=result.notified)
+    metrics.add_metric(name="SweepErrors", unit=MetricUnit.Count, value=result.errors)
+    metrics.add_metric(name="StopFailures", unit=MetricUnit.Count, value=result.stop_failures)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    current = runtime()
+    service = service_of(event, current.env.service)
+    result = current.sweeper().run(service, datetime.now(UTC))
+    emit_metrics(result)
+    logger.info("sweep finished", extra=result.summary())
+    if result.every_region_failed:
+        raise SweepFailed(f"{service}: listing failed in every region {result.failed_regions}")
+    return result.summary()

@@ -1,0 +1,156 @@
+"""Fills the gaps in moto, in one place, checked against botocore's service model.
+
+moto serves most of what jobwarden calls. Where it lacks an operation, or cannot hold a job
+in an active state, a `ServiceFill` answers instead. It hooks botocore's `before-call` event,
+the same seam botocore's Stubber uses, so the client still serializes and validates every
+request; the fill then validates the request parameters again and its own response against
+the operation's input and output shapes, and raises on any mismatch. A call the fills do not
+serve falls through to moto.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ParamValidationError
+from botocore.handlers import BUILTIN_HANDLERS
+from botocore.model import OperationModel
+from botocore.validate import validate_parameters
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+PARAMS_KEY = "jobwarden_emulator_params"
+
+Handler = Callable[[dict[str, Any], str], dict[str, Any]]
+
+
+class AwsError(Exception):
+    """An error response, as the real service would send it."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class ContractError(AssertionError):
+    """A fill answered with something the real service could not send: a bug in the fill."""
+
+
+class ServiceFill:
+    """One service's missing operations. Subclasses map operation names to handlers."""
+
+    service: ClassVar[str]  # botocore service name, e.g. "codebuild"
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    def operations(self) -> dict[str, Handler]:
+        raise NotImplementedError
+
+    def now(self) -> datetime:
+        return self.emulator.clock()
+
+
+class Emulator:
+    """Activate with `with Emulator() as emulator:` inside moto's `mock_aws()`.
+
+    Only clients created while it is active see the fills (as with moto itself).
+    """
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.fills: dict[str, ServiceFill] = {}
+        self.calls: list[tuple[str, str]] = []
+
+    def add(self, fill_type: type[ServiceFill]) -> ServiceFill:
+        fill = fill_type(self)
+        self.fills[fill.service] = fill
+        return fill
+
+    def fill(self, service: str) -> Any:
+        return self.fills[service]
+
+    def __enter__(self) -> Emulator:
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _ACTIVE.remove(self)
+
+    def answer(self, model: OperationModel, params: dict[str, Any], region: str) -> Any:
+        fill = self.fills.get(model.service_model.service_name)
+        handler = fill.operations().get(model.name) if fill else None
+        if handler is None:
+            return None
+        self.calls.append((model.service_model.service_name, model.name))
+        if model.input_shape is not None:
+            validate_parameters(params, model.input_shape)
+        try:
+            body = copy.deepcopy(handler(copy.deepcopy(params), region))
+        except AwsError as error:
+            return _error_response(model, error)
+        if model.output_shape is not None:
+            try:
+                validate_parameters(body, model.output_shape)
+            except ParamValidationError as error:
+                raise ContractError(f"{model.name} response breaks the model: {error}") from None
+        metadata = {"HTTPStatusCode": 200, "RequestId": "emulated"}
+        return AWSResponse(None, 200, {}, None), {**body, "ResponseMetadata": metadata}
+
+
+def _error_response(model: OperationModel, error: AwsError) -> Any:
+    modeled = {shape.name for shape in model.error_shapes}
+    generic = {"ThrottlingException", "ValidationException", "AccessDeniedException"}
+    if error.code not in modeled | generic:
+        raise ContractError(f"{model.name} cannot return {error.code}; it declares {modeled}")
+    parsed = {
+        "Error": {"Code": error.code, "Message": error.message},
+        "ResponseMetadata": {"HTTPStatusCode": error.status},
+    }
+    return AWSResponse(None, error.status, {}, None), parsed
+
+
+_ACTIVE: list[Emulator] = []
+
+
+def _remember_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    if _ACTIVE:
+        context[PARAMS_KEY] = copy.deepcopy(params)
+
+
+def _answer(model: OperationModel, context: dict[str, Any], **_: Any) -> Any:
+    if not _ACTIVE or PARAMS_KEY not in context:
+        return None
+    return _ACTIVE[-1].answer(model, context[PARAMS_KEY], context.get("client_region") or "")
+
+
+BUILTIN_HANDLERS.append(("before-parameter-build", _remember_params))
+BUILTIN_HANDLERS.append(("before-call", _answer))
+
+
+def page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:
+    """One page of `items` and the token of the next, as the real services page."""
+    start = int(token) if token else 0
+    if start < 0 or start > len(items):
+        raise AwsError("InvalidInputException", f"invalid next token {token!r}")
+    end = start + size
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+@contextmanager
+def emulated_account(clock: Callable[[], datetime] | None = None) -> Iterator[Emulator]:
+    """moto's account with every fill installed: what the demo and the tests run against."""
+    from moto import mock_aws
+
+    from jobwarden.local.codebuild import CodeBuildFill
+
+    with mock_aws(), Emulator(clock) as emulator:
+        for fill in (CodeBuildFill,):
+            emulator.add(fill)
+        yield emulator

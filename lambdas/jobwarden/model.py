@@ -1,0 +1,161 @@
+"""The records the watchdog passes between its steps.
+
+Everything here is plain data: adapters build `Job`s, `policies` builds `Policy`s and
+`Settings`, the engine turns them into a `Decision`. None of it touches AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Mode(StrEnum):
+    DRY_RUN = "dry_run"
+    ENFORCE = "enforce"
+
+
+class Action(StrEnum):
+    STOP = "stop"
+    NOTIFY = "notify"
+
+
+class Verdict(StrEnum):
+    """What the engine concluded about one job."""
+
+    OK = "ok"  # within every limit, or no limit applies
+    EXEMPT = "exempt"  # carries the exemption tag
+    STOP = "stop"  # over a limit of a stop policy (stopped only in enforce mode)
+    NOTIFY = "notify"  # over a limit of a notify-only policy
+    HELD = "held"  # over a stop limit, but the kill switch or the per-sweep cap holds it
+    ERROR = "error"  # the job or a policy document could not be evaluated
+
+
+class Outcome(StrEnum):
+    """What actually happened after the decision."""
+
+    STOPPED = "stopped"
+    WOULD_STOP = "would_stop"  # dry-run
+    ALREADY_FINISHED = "already_finished"  # the job ended before our stop landed
+    ALREADY_HANDLED = "already_handled"  # another sweep or event claimed this action first
+    NOTIFIED = "notified"
+    HELD = "held"
+    FAILED = "failed"
+    RETRIED = "retried"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class CostBasis:
+    """What a job is billed on: (price key, quantity) pairs, priced by `pricing`."""
+
+    components: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One active unit of work in one service, as the adapter read it.
+
+    `submitted_at` is when it entered the service; `started_at` is when it began running
+    (None while it is still queued). Queue time is the gap between them.
+    """
+
+    service: str
+    job_id: str
+    name: str
+    region: str
+    status: str
+    submitted_at: datetime
+    started_at: datetime | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    cost_basis: CostBasis | None = None
+    arn: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Identity of the job across sweeps and events."""
+        return f"{self.service}#{self.region}#{self.job_id}"
+
+    def queue_seconds(self, now: datetime) -> float:
+        end = self.started_at or now
+        return max(0.0, (end - self.submitted_at).total_seconds())
+
+    def run_seconds(self, now: datetime) -> float:
+        if self.started_at is None:
+            return 0.0
+        return max(0.0, (now - self.started_at).total_seconds())
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Ask for a retry once a stopped job has ended (services that support it)."""
+
+    type: str
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One validated policy document.
+
+    A policy matches a job when the job's service is listed (or none are), its name matches
+    one of the globs, and it carries every tag in `tags` ("*" matches any value).
+    """
+
+    name: str
+    services: tuple[str, ...] = ()
+    names: tuple[str, ...] = ("*",)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    max_run_minutes: float | None = None
+    max_queue_minutes: float | None = None
+    max_cost_usd: float | None = None
+    action: Action = Action.STOP
+    priority: int = 100
+    retry: Retry | None = None
+    description: str = ""
+
+
+DEFAULT_EXEMPT_TAG = "jobwarden:exempt"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The account-wide switches. The defaults are the safe ones: dry-run, few stops."""
+
+    mode: Mode = Mode.DRY_RUN
+    exempt_tag: str = DEFAULT_EXEMPT_TAG
+    max_stops_per_sweep: int = 10
+    kill_switch: bool = False
+    regions: tuple[str, ...] = ()
+    prices: Mapping[str, float] = field(default_factory=dict)
+    ledger_retention_days: int = 90
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The engine's verdict on one job at one instant, with the sentence an operator reads."""
+
+    job: Job
+    verdict: Verdict
+    reason: str
+    mode: Mode
+    at: datetime
+    policy: str | None = None
+    run_minutes: float = 0.0
+    queue_minutes: float = 0.0
+    cost_usd: float | None = None
+    retry: Retry | None = None
+
+    @property
+    def calls_stop(self) -> bool:
+        """True only when the stop API is to be called: a stop verdict in enforce mode."""
+        return self.verdict is Verdict.STOP and self.mode is Mode.ENFORCE
+
+    @property
+    def is_actionable(self) -> bool:
+        """Decisions worth a ledger item and an alert."""
+        return self.verdict in (Verdict.STOP, Verdict.NOTIFY, Verdict.HELD, Verdict.ERROR)

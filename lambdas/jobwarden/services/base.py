@@ -1,0 +1,70 @@
+"""The uniform surface every service adapter offers, and the permissions it declares."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from jobwarden.aws import Clients
+from jobwarden.model import Job, Outcome, Settings
+
+
+@dataclass(frozen=True)
+class Grant:
+    """IAM actions an adapter calls, on resource ARN templates.
+
+    Templates use `{partition}`, `{region}` and `{account}`; the stack fills them. A "*"
+    resource carries `why_any_resource`, the reason the service allows nothing narrower.
+    """
+
+    actions: tuple[str, ...]
+    resources: tuple[str, ...] = ("*",)
+    why_any_resource: str = ""
+
+
+class ServiceAdapter(ABC):
+    """Finds active jobs of one service in one region and stops them.
+
+    Subclasses declare `name` (the registry key), `grants` (every IAM action they call) and
+    implement `list_active` and `stop`. Services that can batch their stop calls override
+    `stop_many`; services that can retry override `retry`.
+    """
+
+    name: ClassVar[str]
+    grants: ClassVar[tuple[Grant, ...]]
+
+    def __init__(self, clients: Clients, region: str, settings: Settings) -> None:
+        self.clients = clients
+        self.region = region
+        self.settings = settings
+
+    @abstractmethod
+    def list_active(self, now: datetime) -> Iterator[Job]:
+        """Yield every job of this service in this region that is queued or running."""
+
+    @abstractmethod
+    def stop(self, job: Job, reason: str) -> Outcome:
+        """Stop one job: STOPPED, or ALREADY_FINISHED when it ended first. Raise on failure."""
+
+    def stop_many(self, requests: Sequence[tuple[Job, str]]) -> dict[str, Outcome | Exception]:
+        """Stop several jobs; one failure is returned for its job and never hides the others."""
+        results: dict[str, Outcome | Exception] = {}
+        for job, reason in requests:
+            try:
+                results[job.key] = self.stop(job, reason)
+            except Exception as error:  # noqa: BLE001 - reported per job by the sweep
+                results[job.key] = error
+        return results
+
+    @classmethod
+    def iam_actions(cls) -> set[str]:
+        return {action for grant in cls.grants for action in grant.actions}
+
+
+def error_code(error: Any) -> str:
+    """The AWS error code of a botocore ClientError, or "" for anything else."""
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))

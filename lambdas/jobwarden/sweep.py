@@ -1,0 +1,221 @@
+"""One sweep of one service: list, decide, claim, record, stop, alert.
+
+The flow is the same for every service; the adapter supplies the service-specific calls.
+One bad job or one failing region is recorded and alerted, and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from jobwarden.alerts import AlertSink
+from jobwarden.aws import Clients
+from jobwarden.engine import decide
+from jobwarden.ledger import Entry, Ledger
+from jobwarden.model import Decision, Mode, Outcome, Verdict
+from jobwarden.policies import Configuration, Problem
+from jobwarden.services import REGISTRY
+from jobwarden.services.base import ServiceAdapter
+
+logger = Logger(service="jobwarden", child=True)
+
+OUTCOME_OF_VERDICT = {
+    Verdict.NOTIFY: Outcome.NOTIFIED,
+    Verdict.HELD: Outcome.HELD,
+}
+
+
+@dataclass
+class SweepResult:
+    service: str
+    seen: int = 0
+    stopped: int = 0
+    notified: int = 0
+    errors: int = 0
+    stop_failures: int = 0
+    failed_regions: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "seen": self.seen,
+            "stopped": self.stopped,
+            "notified": self.notified,
+            "errors": self.errors,
+        }
+
+    @property
+    def every_region_failed(self) -> bool:
+        return bool(self.regions) and len(self.failed_regions) == len(self.regions)
+
+
+class Sweeper:
+    """Wires the collaborators; `run` is called once per service per invocation."""
+
+    def __init__(
+        self,
+        clients: Clients,
+        ledger: Ledger,
+        alerts: AlertSink,
+        configuration: Configuration,
+        adapters: Mapping[str, type[ServiceAdapter]] = REGISTRY,
+    ) -> None:
+        self.adapters = adapters
+        self.clients = clients
+        self.ledger = ledger
+        self.alerts = alerts
+        self.configuration = configuration
+
+    def run(self, service: str, now: datetime) -> SweepResult:
+        result = SweepResult(service)
+        self._report_problems(self.configuration.problems, service, now, result)
+        settings = self.configuration.settings
+        regions = list(settings.regions) or [self.clients.default_region]
+        result.regions = regions
+        for region in regions:
+            adapter = self.adapters[service](self.clients, region, settings)
+            self._sweep_region(adapter, now, result)
+        return result
+
+    def _sweep_region(self, adapter: ServiceAdapter, now: datetime, result: SweepResult) -> None:
+        try:
+            jobs = list(adapter.list_active(now))
+        except Exception as error:
+            logger.exception("listing failed", extra={"region": adapter.region})
+            result.failed_regions.append(adapter.region)
+            self._error(
+                result,
+                subject=f"sweep#{adapter.name}#{adapter.region}",
+                service=adapter.name,
+                region=adapter.region,
+                now=now,
+                reason=f"could not list active {adapter.name} jobs: {error}",
+            )
+            return
+        settings = self.configuration.settings
+        stops: list[Decision] = []
+        claimed_stops = 0
+        for job in jobs:
+            result.seen += 1
+            try:
+                decision = decide(job, self.configuration.policies, settings, now, claimed_stops)
+                result.decisions.append(decision)
+                if not decision.is_actionable:
+                    continue
+                if not self._claim(decision):
+                    result.outcomes[job.key] = Outcome.ALREADY_HANDLED
+                    continue
+                if decision.verdict is Verdict.STOP:
+                    claimed_stops += 1
+                    if decision.calls_stop:
+                        stops.append(decision)
+                        continue
+                    self._finish(decision, Outcome.WOULD_STOP, result)
+                else:
+                    self._finish(decision, OUTCOME_OF_VERDICT[decision.verdict], result)
+            except Exception as error:
+                logger.exception("job failed", extra={"job": job.key})
+                self._error(
+                    result,
+                    subject=job.key,
+                    service=job.service,
+                    region=job.region,
+                    now=now,
+                    reason=f"{job.name}: {error}",
+                )
+        if stops:
+            self._stop(adapter, stops, result)
+
+    def _claim(self, decision: Decision) -> bool:
+        return self.ledger.claim(decision.job.key, _action_key(decision), decision.at)
+
+    def _stop(self, adapter: ServiceAdapter, stops: list[Decision], result: SweepResult) -> None:
+        outcomes = adapter.stop_many([(d.job, d.reason) for d in stops])
+        for decision in stops:
+            outcome = outcomes.get(decision.job.key)
+            if isinstance(outcome, Outcome):
+                self._finish(decision, outcome, result)
+                continue
+            result.stop_failures += 1
+            self.ledger.release(decision.job.key, _action_key(decision))
+            note = f"the stop call failed: {outcome}"
+            self._finish(decision, Outcome.FAILED, result, note)
+
+    def _finish(
+        self, decision: Decision, outcome: Outcome, result: SweepResult, note: str = ""
+    ) -> None:
+        entry = Entry.from_decision(decision, outcome, note)
+        result.outcomes[decision.job.key] = outcome
+        if outcome is Outcome.STOPPED:
+            result.stopped += 1
+        elif outcome is Outcome.NOTIFIED:
+            result.notified += 1
+        elif outcome is Outcome.FAILED:
+            result.errors += 1
+        self._publish(entry, result)
+
+    def _error(
+        self,
+        result: SweepResult,
+        *,
+        subject: str,
+        service: str,
+        region: str,
+        now: datetime,
+        reason: str,
+    ) -> None:
+        result.errors += 1
+        entry = Entry(
+            subject=subject,
+            service=service,
+            region=region,
+            at=now,
+            verdict=Verdict.ERROR,
+            outcome=Outcome.NONE,
+            mode=self.configuration.settings.mode,
+            reason=reason,
+        )
+        self._publish(entry, result)
+
+    def _publish(self, entry: Entry, result: SweepResult) -> None:
+        """Record first, then alert; a failing alert is logged, the record stands."""
+        result.entries.append(entry)
+        logger.info(entry.reason, extra={"decision": entry.to_json()})
+        self.ledger.record(entry)
+        try:
+            self.alerts.publish(entry)
+        except Exception:
+            logger.exception("alert failed", extra={"subject": entry.subject})
+            result.errors += 1
+
+    def _report_problems(
+        self, problems: Iterable[Problem], service: str, now: datetime, result: SweepResult
+    ) -> None:
+        """Each broken document once per version of it, however many sweeps see it."""
+        for problem in problems:
+            logger.error(problem.reason)
+            subject = f"policy#{problem.name}"
+            if self.ledger.claim(subject, f"invalid#{problem.fingerprint}", now):
+                self._error(
+                    result,
+                    subject=subject,
+                    service=service,
+                    region="-",
+                    now=now,
+                    reason=problem.reason,
+                )
+
+
+def _action_key(decision: Decision) -> str:
+    if decision.verdict is Verdict.STOP:
+        return "stop" if decision.mode is Mode.ENFORCE else "dry-run-stop"
+    return f"{decision.verdict}#{decision.policy}"

@@ -1,0 +1,77 @@
+"""The Lambda handler, invoked as Lambda would, against the emulated account."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from jobwarden.handlers import sweep
+from jobwarden.local.account import put_policy, put_settings
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "jobwarden-sweep-codebuild"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:jobwarden-sweep"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.fixture
+def lambda_env(account, monkeypatch):
+    monkeypatch.setenv("JOBWARDEN_TABLE", account.resources.table)
+    monkeypatch.setenv("JOBWARDEN_TOPIC_ARN", account.resources.topic_arn)
+    monkeypatch.setenv("JOBWARDEN_SERVICE", "codebuild")
+    sweep.runtime.cache_clear()
+    yield account
+    sweep.runtime.cache_clear()
+
+
+def test_scheduled_sweep_stops_and_emits_metrics(lambda_env, capsys):
+    account = lambda_env
+    put_settings(account.clients, {"mode": "enforce"})
+    put_policy(account.clients, "one-hour", {"limits": {"max_run_minutes": 60}})
+    account.project("nightly-etl")
+    stuck = account.start_build(
+        "nightly-etl", timedelta(hours=2), timedelta(minutes=1), datetime.now(UTC)
+    )
+    account.start_build(
+        "nightly-etl", timedelta(minutes=10), timedelta(minutes=1), datetime.now(UTC)
+    )
+
+    summary = sweep.handler({"source": "aws.events"}, LambdaContext())
+
+    assert summary == {"service": "codebuild", "seen": 2, "stopped": 1, "notified": 0, "errors": 0}
+    assert account.build(stuck)["buildStatus"] == "STOPPED"
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (metrics,) = emf
+    assert metrics["service"] == "codebuild"
+    assert (metrics["JobsSeen"], metrics["JobsStopped"], metrics["StopFailures"]) == (
+        [2.0],
+        [1.0],
+        [0.0],
+    )
+    assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "JobWarden"
+
+
+def test_the_event_may_name_the_service(lambda_env):
+    assert sweep.handler({"service": "codebuild"}, LambdaContext())["seen"] == 0
+
+
+def test_an_unknown_service_fails_the_invocation(lambda_env):
+    with pytest.raises(ValueError, match="unknown service 'ec2'"):
+        sweep.handler({"service": "ec2"}, LambdaContext())
+
+
+def test_listing_failing_everywhere_fails_the_invocation(lambda_env, monkeypatch):
+    def broken(self, now):
+        raise RuntimeError("AccessDeniedException")
+
+    monkeypatch.setattr("jobwarden.services.codebuild.CodeBuildBuilds.list_active", broken)
+    with pytest.raises(sweep.SweepFailed, match="listing failed in every region"):
+        sweep.handler({}, LambdaContext())
+    (item,) = lambda_env.ledger_items()
+    assert item["pk"] == "sweep#codebuild#us-east-1"
+    assert "AccessDeniedException" in item["reason"]

@@ -1,0 +1,204 @@
+"""The sweep flow with an in-memory adapter, ledger and alert sink."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from typing import ClassVar
+
+import pytest
+from jobwarden.alerts import MemoryAlerts
+from jobwarden.aws import Clients
+from jobwarden.ledger import MemoryLedger
+from jobwarden.model import Action, Job, Mode, Outcome, Settings, Verdict
+from jobwarden.policies import Configuration, Problem
+from jobwarden.services.base import ServiceAdapter
+from jobwarden.sweep import Sweeper
+
+from tests.conftest import NOW
+from tests.unit.factories import job, policy
+
+
+class FakeAdapter(ServiceAdapter):
+    name = "fake"
+    grants = ()
+    jobs: ClassVar[dict[str, list[Job]]] = {}
+    stops: ClassVar[list[str]] = []
+    finished: ClassVar[set[str]] = set()
+    broken: ClassVar[set[str]] = set()
+    failing_regions: ClassVar[set[str]] = set()
+
+    def list_active(self, now: datetime) -> Iterator[Job]:
+        if self.region in self.failing_regions:
+            raise RuntimeError("AccessDenied")
+        yield from self.jobs.get(self.region, [])
+
+    def stop(self, job: Job, reason: str) -> Outcome:
+        self.stops.append(job.job_id)
+        if job.job_id in self.broken:
+            raise RuntimeError("InternalServerError")
+        return Outcome.ALREADY_FINISHED if job.job_id in self.finished else Outcome.STOPPED
+
+
+@pytest.fixture(autouse=True)
+def reset_fake():
+    FakeAdapter.jobs = {}
+    FakeAdapter.stops = []
+    FakeAdapter.finished = set()
+    FakeAdapter.broken = set()
+    FakeAdapter.failing_regions = set()
+
+
+def fake_job(name: str, run_minutes: float, **fields) -> Job:
+    return replace(
+        job(name=name, run_minutes=run_minutes, job_id=f"{name}:1", **fields), service="fake"
+    )
+
+
+LIMIT = policy("one-hour", max_run_minutes=60)
+
+
+def sweeper(
+    settings: Settings, *policies, problems=()
+) -> tuple[Sweeper, MemoryLedger, MemoryAlerts]:
+    ledger, alerts = MemoryLedger(), MemoryAlerts()
+    configuration = Configuration(settings, tuple(policies or (LIMIT,)), tuple(problems))
+    clients = Clients(default_region="us-east-1")
+    return Sweeper(clients, ledger, alerts, configuration, {"fake": FakeAdapter}), ledger, alerts
+
+
+def test_enforce_stops_records_and_alerts():
+    FakeAdapter.jobs = {"us-east-1": [fake_job("stuck", 95), fake_job("healthy", 10)]}
+    sweep, ledger, alerts = sweeper(Settings(mode=Mode.ENFORCE))
+    result = sweep.run("fake", NOW)
+    assert FakeAdapter.stops == ["stuck:1"]
+    assert result.summary() == {
+        "service": "fake",
+        "seen": 2,
+        "stopped": 1,
+        "notified": 0,
+        "errors": 0,
+    }
+    assert [(e.job_name, e.outcome) for e in ledger.recorded] == [("stuck", Outcome.STOPPED)]
+    assert [e.job_name for e in alerts.sent] == ["stuck"]
+
+
+def test_dry_run_never_calls_stop_but_records_and_alerts():
+    FakeAdapter.jobs = {"us-east-1": [fake_job("stuck", 95)]}
+    sweep, ledger, alerts = sweeper(Settings(mode=Mode.DRY_RUN))
+    result = sweep.run("fake", NOW)
+    assert FakeAdapter.stops == []
+    assert result.stopped == 0
+    assert [e.outcome for e in ledger.recorded] == [Outcome.WOULD_STOP]
+    assert len(alerts.sent) == 1
+
+
+def test_a_second_sweep_does_not_stop_or_alert_twice():
+    FakeAdapter.jobs = {"us-east-1": [fake_job("stuck", 95)]}
+    sweep, ledger, alerts = sweeper(Settings(mode=Mode.ENFORCE))
+    sweep.run("fake", NOW)
+    again = sweep.run("fake", NOW)
+    assert FakeAdapter.stops == ["stuck:1"]
+    assert again.outcomes["fake#us-east-1#stuck:1"] is Outcome.ALREADY_HANDLED
+    assert len(ledger.recorded) == len(alerts.sent) == 1
+
+
+def test_already_finished_is_recorded_not_an_error():
+    FakeAdapter.jobs = {"us-east-1": [fake_job("stuck", 95)]}
+    FakeAdapter.finished = {"stuck:1"}
+    sweep, ledger, _ = sweeper(Settings(mode=Mode.ENFORCE))
+    result = sweep.run("fake", NOW)
+    assert result.errors == 0
+    assert ledger.recorded[0].outcome is Outcome.ALREADY_FINISHED
+
+
+def test_one_failing_stop_does_not_hide_the_others_and_can_be_retried():
+    FakeAdapter.jobs = {"us-east-1": [fake_job("broken", 95), fake_job("stuck", 95)]}
+    FakeAdapter.broken = {"broken:1"}
+    sweep, ledger, _alerts = sweeper(Settings(mode=Mode.ENFORCE))
+    result = sweep.run("fake", NOW)
+    assert sorted(FakeAdapter.stops) == ["broken:1", "stuck:1"]
+    assert (result.stopped, result.errors, result.stop_failures) == (1, 1, 1)
+    failed = next(e for e in ledger.recorded if e.outcome is Outcome.FAILED)
+    assert "InternalServerError" in failed.reason
+    assert ("fake#us-east-1#broken:1", "stop") not in ledger.claims  # released for the next sweep
+    sweep.run("fake", NOW)
+    assert FakeAdapter.stops.count("broken:1") == 2
+
+
+def test_per_sweep_stop_limit_holds_the_rest():
+    FakeAdapter.jobs = {"us-east-1": [fake_job(f"stuck-{n}", 95) for n in range(4)]}
+    sweep, ledger, _ = sweeper(Settings(mode=Mode.ENFORCE, max_stops_per_sweep=2))
+    result = sweep.run("fake", NOW)
+    assert len(FakeAdapter.stops) == 2
+    assert result.stopped == 2
+    assert [e.verdict for e in ledger.recorded].count(Verdict.HELD) == 2
+
+
+def test_kill_switch_stops_nothing():
+    FakeAdapter.jobs = {"us-east-1": [fake_job("stuck", 95)]}
+    sweep, ledger, _ = sweeper(Settings(mode=Mode.ENFORCE, kill_switch=True))
+    sweep.run("fake", NOW)
+    assert FakeAdapter.stops == []
+    assert ledger.recorded[0].outcome is Outcome.HELD
+
+
+def test_exempt_jobs_are_left_alone():
+    FakeAdapter.jobs = {"us-east-1": [fake_job("special", 95, tags={"jobwarden:exempt": "true"})]}
+    sweep, ledger, alerts = sweeper(Settings(mode=Mode.ENFORCE))
+    result = sweep.run("fake", NOW)
+    assert FakeAdapter.stops == []
+    assert result.decisions[0].verdict is Verdict.EXEMPT
+    assert ledger.recorded == alerts.sent == []
+
+
+def test_notify_policy_alerts_once():
+    FakeAdapter.jobs = {"us-east-1": [fake_job("slow", 95)]}
+    notify = policy("watch", max_run_minutes=60, action=Action.NOTIFY)
+    sweep, _ledger, alerts = sweeper(Settings(mode=Mode.ENFORCE), notify)
+    first = sweep.run("fake", NOW)
+    sweep.run("fake", NOW)
+    assert FakeAdapter.stops == []
+    assert first.notified == 1
+    assert [e.outcome for e in alerts.sent] == [Outcome.NOTIFIED]
+
+
+def test_a_failing_region_is_reported_and_the_others_swept():
+    FakeAdapter.jobs = {"eu-west-1": [fake_job("stuck", 95)]}
+    FakeAdapter.failing_regions = {"us-east-1"}
+    two_regions = Settings(mode=Mode.ENFORCE, regions=("us-east-1", "eu-west-1"))
+    sweep, ledger, _alerts = sweeper(two_regions)
+    result = sweep.run("fake", NOW)
+    assert FakeAdapter.stops == ["stuck:1"]
+    assert result.failed_regions == ["us-east-1"]
+    assert not result.every_region_failed
+    error = next(e for e in ledger.recorded if e.verdict is Verdict.ERROR)
+    assert error.subject == "sweep#fake#us-east-1"
+    assert "AccessDenied" in error.reason
+
+
+def test_invalid_policy_is_reported_once_per_version():
+    problem = Problem("bad", ("limits.max_run_minutes: must be greater than 0, got -1",), "abc")
+    sweep, ledger, alerts = sweeper(Settings(), problems=[problem])
+    first = sweep.run("fake", NOW)
+    sweep.run("fake", NOW)
+    assert first.errors == 1
+    assert len(ledger.recorded) == len(alerts.sent) == 1
+    assert ledger.recorded[0].subject == "policy#bad"
+    assert "must be greater than 0" in ledger.recorded[0].reason
+
+
+def test_a_failing_alert_keeps_the_record():
+    class BrokenAlerts(MemoryAlerts):
+        def publish(self, entry):
+            raise RuntimeError("SNS down")
+
+    FakeAdapter.jobs = {"us-east-1": [fake_job("stuck", 95)]}
+    ledger = MemoryLedger()
+    configuration = Configuration(Settings(mode=Mode.ENFORCE), (LIMIT,))
+    sweep = Sweeper(Clients(), ledger, BrokenAlerts(), configuration, {"fake": FakeAdapter})
+    result = sweep.run("fake", NOW)
+    assert result.stopped == 1
+    assert result.errors == 1
+    assert len(ledger.recorded) == 1
