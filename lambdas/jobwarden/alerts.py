@@ -18,6 +18,7 @@ HEADLINES: dict[Outcome, str] = {
     Outcome.HELD: "over a limit, stop held",
     Outcome.FAILED: "FAILED",
     Outcome.RETRIED: "retried",
+    Outcome.RETRIES_EXHAUSTED: "not retried, cap reached",
     Outcome.NONE: "error",
 }
 

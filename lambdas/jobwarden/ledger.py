@@ -1,8 +1,10 @@
 """The audit trail: one DynamoDB item per decision that acts or fails.
 
 Item layout (also built by the stack, see infra/):
-  pk         "<service>#<region>#<job id>", or "policy#<name>" / "sweep#<service>#<region>"
-  sk         "<ISO time>#<verdict>" for an entry; "claim#<action>" for a claim
+  pk         "<service>#<region>#<job id>", or "policy#<name>" / "sweep#<service>#<region>";
+             "retry#<service>#<region>" holds the stopped jobs waiting for a retry
+  sk         "<ISO time>#<verdict>" for an entry; "claim#<action>" for a claim; the job id
+             for a pending retry
   day, at    the `by-day` index (YYYY-MM-DD, ISO time): lists entries by time
   expires_at TTL, epoch seconds
 A claim is written with `attribute_not_exists(pk)` before an action, so one job is stopped,
@@ -11,13 +13,14 @@ notified or retried at most once, however many sweeps or events race for it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from jobwarden.model import Decision, Mode, Outcome, Verdict
+from jobwarden.model import Decision, Mode, Outcome, PendingRetry, Retry, Verdict
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
@@ -103,6 +106,46 @@ class Ledger(Protocol):
 
     def entries(self, since: datetime, service: str | None = None) -> list[Entry]: ...
 
+    def add_pending_retry(self, pending: PendingRetry) -> None: ...
+
+    def pending_retries(self, service: str, region: str) -> list[PendingRetry]: ...
+
+    def remove_pending_retry(self, pending: PendingRetry) -> None: ...
+
+
+def _retry_partition(service: str, region: str) -> str:
+    return f"retry#{service}#{region}"
+
+
+def pending_to_item(pending: PendingRetry) -> dict[str, Any]:
+    return {
+        PARTITION_KEY: _retry_partition(pending.service, pending.region),
+        SORT_KEY: pending.job_id,
+        "service": pending.service,
+        "region": pending.region,
+        "job_name": pending.name,
+        "retry_subject": pending.retry_subject,
+        "retry_type": pending.retry.type,
+        "max_attempts": pending.retry.max_attempts,
+        "policy": pending.policy,
+        "stopped_at": pending.stopped_at.isoformat(),
+        "details": json.dumps(dict(pending.details), sort_keys=True),
+    }
+
+
+def pending_from_item(item: dict[str, Any]) -> PendingRetry:
+    return PendingRetry(
+        service=item["service"],
+        region=item["region"],
+        job_id=item[SORT_KEY],
+        name=item["job_name"],
+        retry_subject=item["retry_subject"],
+        retry=Retry(item["retry_type"], int(item["max_attempts"])),
+        policy=item["policy"],
+        stopped_at=datetime.fromisoformat(item["stopped_at"]),
+        details=json.loads(item["details"]),
+    )
+
 
 class DynamoLedger:
     def __init__(self, table: Any, retention_days: int = 90) -> None:
@@ -165,6 +208,32 @@ class DynamoLedger:
         ]
         return sorted(found, key=lambda entry: entry.at)
 
+    def add_pending_retry(self, pending: PendingRetry) -> None:
+        item = pending_to_item(pending)
+        item[TTL_ATTRIBUTE] = self._expiry(pending.stopped_at)
+        self._table.put_item(Item=item)
+
+    def pending_retries(self, service: str, region: str) -> list[PendingRetry]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": _retry_partition(service, region)},
+        }
+        found: list[PendingRetry] = []
+        while True:
+            page = self._table.query(**kwargs)
+            found.extend(pending_from_item(item) for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def remove_pending_retry(self, pending: PendingRetry) -> None:
+        self._table.delete_item(
+            Key={
+                PARTITION_KEY: _retry_partition(pending.service, pending.region),
+                SORT_KEY: pending.job_id,
+            }
+        )
+
     def _query_day(self, day: str, since: datetime) -> Iterator[Entry]:
         kwargs: dict[str, Any] = {
             "IndexName": BY_DAY_INDEX,
@@ -187,6 +256,7 @@ class MemoryLedger:
     def __init__(self) -> None:
         self.claims: set[tuple[str, str]] = set()
         self.recorded: list[Entry] = []
+        self.pending: dict[str, PendingRetry] = {}
 
     def claim(self, subject: str, action: str, at: datetime) -> bool:
         if (subject, action) in self.claims:
@@ -207,6 +277,15 @@ class MemoryLedger:
         return [
             e for e in self.recorded if e.at >= since and (service is None or e.service == service)
         ]
+
+    def add_pending_retry(self, pending: PendingRetry) -> None:
+        self.pending[pending.key] = pending
+
+    def pending_retries(self, service: str, region: str) -> list[PendingRetry]:
+        return [p for p in self.pending.values() if (p.service, p.region) == (service, region)]
+
+    def remove_pending_retry(self, pending: PendingRetry) -> None:
+        self.pending.pop(pending.key, None)
 
 
 def _days(since: datetime, until: datetime) -> list[str]:

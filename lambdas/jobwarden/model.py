@@ -32,6 +32,7 @@ class Verdict(StrEnum):
     NOTIFY = "notify"  # over a limit of a notify-only policy
     HELD = "held"  # over a stop limit, but the kill switch or the per-sweep cap holds it
     ERROR = "error"  # the job or a policy document could not be evaluated
+    RETRY = "retry"  # a stopped job is started again, as its policy asks
 
 
 class Outcome(StrEnum):
@@ -45,6 +46,7 @@ class Outcome(StrEnum):
     HELD = "held"
     FAILED = "failed"
     RETRIED = "retried"
+    RETRIES_EXHAUSTED = "retries_exhausted"
     NONE = "none"
 
 
@@ -74,11 +76,18 @@ class Job:
     cost_basis: CostBasis | None = None
     arn: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    lineage: str = ""
 
     @property
     def key(self) -> str:
         """Identity of the job across sweeps and events."""
         return f"{self.service}#{self.region}#{self.job_id}"
+
+    @property
+    def retry_subject(self) -> str:
+        """What retry attempts are counted against: the job, or the chain of jobs that a
+        retry creates under new ids (the adapter sets `lineage` for those)."""
+        return f"{self.service}#{self.region}#{self.lineage}" if self.lineage else self.key
 
     def queue_seconds(self, now: datetime) -> float:
         end = self.started_at or now
@@ -117,6 +126,25 @@ class Policy:
     priority: int = 100
     retry: Retry | None = None
     description: str = ""
+
+
+@dataclass(frozen=True)
+class PendingRetry:
+    """A job stopped under a policy that asks for a retry, waiting for the stop to finish."""
+
+    service: str
+    region: str
+    job_id: str
+    name: str
+    retry_subject: str
+    retry: Retry
+    policy: str
+    stopped_at: datetime
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.service}#{self.region}#{self.job_id}"
 
 
 DEFAULT_EXEMPT_TAG = "jobwarden:exempt"

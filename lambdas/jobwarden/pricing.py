@@ -61,3 +61,74 @@ def estimate_cost(
         return None
     rate = hourly_rate(basis, overrides)
     return None if rate is None else rate * run_seconds / 3600
+
+
+# Glue, per DPU-hour, us-east-1: $0.44 standard; the Flex execution class is $0.29
+# (https://aws.amazon.com/glue/pricing/, read 2026-11-23 through a mirror of that page).
+GLUE_RATES = {"glue:dpu": 0.44, "glue:dpu-flex": 0.29}
+GLUE_WORKER_DPUS = {
+    "G.025X": 0.25,
+    "G.1X": 1.0,
+    "G.2X": 2.0,
+    "G.4X": 4.0,
+    "G.8X": 8.0,
+    "G.12X": 12.0,
+    "G.16X": 16.0,
+    "R.1X": 1.0,
+    "R.2X": 2.0,
+    "Z.2X": 2.0,
+}
+
+# AWS Fargate (Batch on Fargate), us-east-1, per vCPU-hour and per GB-hour
+# (https://aws.amazon.com/fargate/pricing/, read 2026-11-23 through two cost guides). Batch on
+# EC2 is billed as instances, not jobs: "batch-ec2:vcpu" is an estimate (an m5.large's $0.096
+# an hour over its 2 vCPUs) that accounts should override in settings.
+BATCH_RATES = {
+    "fargate:X86_64:vcpu": 0.04048,
+    "fargate:X86_64:gb": 0.004445,
+    "fargate:ARM64:vcpu": 0.03238,
+    "fargate:ARM64:gb": 0.00356,
+    "batch-ec2:vcpu": 0.048,
+}
+
+# Amplify Hosting build minutes, standard instance (8 GiB): $0.01 a minute
+# (https://aws.amazon.com/amplify/pricing/, read 2026-11-23; the larger instances' rates were
+# not confirmed, so they have no estimate until settings give one).
+AMPLIFY_RATES = {"amplify:STANDARD_8GB": 0.01 * PER_MINUTE}
+
+RATES.update(GLUE_RATES)
+RATES.update(BATCH_RATES)
+RATES.update(AMPLIFY_RATES)
+
+
+def glue_basis(
+    worker_type: str | None,
+    number_of_workers: int | None,
+    max_capacity: float | None,
+    execution_class: str | None,
+) -> CostBasis | None:
+    """DPUs from the worker type and count, else from MaxCapacity; None if neither is known."""
+    key = "glue:dpu-flex" if execution_class == "FLEX" else "glue:dpu"
+    if worker_type and number_of_workers:
+        per_worker = GLUE_WORKER_DPUS.get(worker_type)
+        if per_worker is None:
+            return CostBasis(((f"glue:worker:{worker_type}", float(number_of_workers)),))
+        return CostBasis(((key, per_worker * number_of_workers),))
+    if max_capacity:
+        return CostBasis(((key, float(max_capacity)),))
+    return None
+
+
+def batch_basis(platform: str, vcpus: float, memory_mib: float, architecture: str) -> CostBasis:
+    if platform == "FARGATE":
+        return CostBasis(
+            (
+                (f"fargate:{architecture}:vcpu", vcpus),
+                (f"fargate:{architecture}:gb", memory_mib / 1024),
+            )
+        )
+    return CostBasis((("batch-ec2:vcpu", vcpus),))
+
+
+def amplify_basis(compute_type: str) -> CostBasis:
+    return CostBasis(((f"amplify:{compute_type}", 1.0),))

@@ -17,7 +17,7 @@ from jobwarden.alerts import AlertSink
 from jobwarden.aws import Clients
 from jobwarden.engine import decide
 from jobwarden.ledger import Entry, Ledger
-from jobwarden.model import Decision, Mode, Outcome, Verdict
+from jobwarden.model import Decision, Mode, Outcome, PendingRetry, Verdict
 from jobwarden.policies import Configuration, Problem
 from jobwarden.services import REGISTRY
 from jobwarden.services.base import ServiceAdapter
@@ -38,6 +38,7 @@ class SweepResult:
     notified: int = 0
     errors: int = 0
     stop_failures: int = 0
+    retried: int = 0
     failed_regions: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
@@ -83,6 +84,8 @@ class Sweeper:
         result.regions = regions
         for region in regions:
             adapter = self.adapters[service](self.clients, region, settings)
+            if adapter.supports_retry:
+                self._retry_pending(adapter, now, result)
             self._sweep_region(adapter, now, result)
         return result
 
@@ -144,11 +147,91 @@ class Sweeper:
             outcome = outcomes.get(decision.job.key)
             if isinstance(outcome, Outcome):
                 self._finish(decision, outcome, result)
+                if outcome is Outcome.STOPPED and decision.retry and adapter.supports_retry:
+                    self.ledger.add_pending_retry(_pending(decision))
                 continue
             result.stop_failures += 1
             self.ledger.release(decision.job.key, _action_key(decision))
             note = f"the stop call failed: {outcome}"
             self._finish(decision, Outcome.FAILED, result, note)
+
+    def _retry_pending(self, adapter: ServiceAdapter, now: datetime, result: SweepResult) -> None:
+        """Retry the jobs earlier sweeps stopped, once each has finished stopping.
+
+        A retry is claimed per attempt before it is started, so racing sweeps never retry
+        twice; the attempts counted against the job's retry subject enforce the cap.
+        """
+        settings = self.configuration.settings
+        if settings.mode is not Mode.ENFORCE or settings.kill_switch:
+            return
+        for pending in self.ledger.pending_retries(adapter.name, adapter.region):
+            attempts = self.ledger.count_claims(pending.retry_subject, "retry#")
+            if attempts >= pending.retry.max_attempts:
+                self.ledger.remove_pending_retry(pending)
+                reason = f"not retried: the {pending.retry.max_attempts}-attempt cap is reached"
+                self._retry_entry(
+                    result,
+                    pending,
+                    now=now,
+                    outcome=Outcome.RETRIES_EXHAUSTED,
+                    reason=reason,
+                    attempt=attempts,
+                )
+                continue
+            attempt = attempts + 1
+            action = f"retry#{attempt}"
+            if not self.ledger.claim(pending.retry_subject, action, now):
+                continue
+            try:
+                outcome = adapter.retry(pending, attempt)
+            except Exception as error:  # reported; the next sweep tries again
+                logger.exception("retry failed", extra={"job": pending.key})
+                self.ledger.release(pending.retry_subject, action)
+                reason = f"retry {attempt} failed: {error}"
+                self._retry_entry(
+                    result, pending, now=now, outcome=Outcome.FAILED, reason=reason, attempt=attempt
+                )
+                result.errors += 1
+                continue
+            if outcome is None:  # still stopping: try again next sweep
+                self.ledger.release(pending.retry_subject, action)
+                continue
+            self.ledger.remove_pending_retry(pending)
+            self.ledger.release(pending.key, "stop")  # the retried job may be stopped again
+            reason = (
+                f"retry {attempt} of {pending.retry.max_attempts} ({pending.retry.type}) "
+                f"after a stop under policy {pending.policy}"
+            )
+            self._retry_entry(
+                result, pending, now=now, outcome=outcome, reason=reason, attempt=attempt
+            )
+
+    def _retry_entry(
+        self,
+        result: SweepResult,
+        pending: PendingRetry,
+        *,
+        now: datetime,
+        outcome: Outcome,
+        reason: str,
+        attempt: int,
+    ) -> None:
+        entry = Entry(
+            subject=pending.key,
+            service=pending.service,
+            region=pending.region,
+            at=now,
+            verdict=Verdict.RETRY,
+            outcome=outcome,
+            mode=self.configuration.settings.mode,
+            reason=reason,
+            job_id=pending.job_id,
+            job_name=pending.name,
+            policy=pending.policy,
+            attempt=attempt,
+        )
+        result.retried += outcome is Outcome.RETRIED
+        self._publish(entry, result)
 
     def _finish(
         self, decision: Decision, outcome: Outcome, result: SweepResult, note: str = ""
@@ -213,6 +296,22 @@ class Sweeper:
                     now=now,
                     reason=problem.reason,
                 )
+
+
+def _pending(decision: Decision) -> PendingRetry:
+    job = decision.job
+    assert decision.retry is not None
+    return PendingRetry(
+        service=job.service,
+        region=job.region,
+        job_id=job.job_id,
+        name=job.name,
+        retry_subject=job.retry_subject,
+        retry=decision.retry,
+        policy=decision.policy or "",
+        stopped_at=decision.at,
+        details=job.details,
+    )
 
 
 def _action_key(decision: Decision) -> str:

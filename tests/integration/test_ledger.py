@@ -73,3 +73,26 @@ def test_items_carry_the_schema_and_expire(account):
     assert float(item["cost_usd"]) == 0.48
     assert item["reason"].startswith("running 95 min")
     assert Entry.from_json(item) == entry(now)
+
+
+def test_pending_retries_round_trip_per_service_and_region(account):
+    from jobwarden.model import PendingRetry, Retry
+
+    book = ledger(account)
+    now = datetime.now(UTC)
+    pending = PendingRetry(
+        service="codebuild-batch",
+        region="us-east-1",
+        job_id="release:1",
+        name="release",
+        retry_subject="codebuild-batch#us-east-1#release:1",
+        retry=Retry("RETRY_FAILED_BUILDS", 2),
+        policy="releases",
+        stopped_at=now,
+        details={"project": "release"},
+    )
+    book.add_pending_retry(pending)
+    assert book.pending_retries("codebuild-batch", "us-east-1") == [pending]
+    assert book.pending_retries("codebuild-batch", "eu-west-1") == []
+    book.remove_pending_retry(pending)
+    assert book.pending_retries("codebuild-batch", "us-east-1") == []

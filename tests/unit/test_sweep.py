@@ -11,7 +11,7 @@ import pytest
 from jobwarden.alerts import MemoryAlerts
 from jobwarden.aws import Clients
 from jobwarden.ledger import MemoryLedger
-from jobwarden.model import Action, Job, Mode, Outcome, Settings, Verdict
+from jobwarden.model import Action, Job, Mode, Outcome, Retry, Settings, Verdict
 from jobwarden.policies import Configuration, Problem
 from jobwarden.services.base import ServiceAdapter
 from jobwarden.sweep import Sweeper
@@ -202,3 +202,79 @@ def test_a_failing_alert_keeps_the_record():
     assert result.stopped == 1
     assert result.errors == 1
     assert len(ledger.recorded) == 1
+
+
+class RetryingAdapter(FakeAdapter):
+    supports_retry = True
+    still_stopping: ClassVar[set[str]] = set()
+    retries: ClassVar[list[tuple[str, int]]] = []
+
+    def retry(self, pending, attempt):
+        if pending.job_id in self.still_stopping:
+            return None
+        self.retries.append((pending.job_id, attempt))
+        return Outcome.RETRIED
+
+
+RETRYING = policy(
+    "retry-once", max_run_minutes=60, retry=Retry(type="RETRY_FAILED_BUILDS", max_attempts=2)
+)
+
+
+def retry_sweeper(settings: Settings):
+    RetryingAdapter.still_stopping = set()
+    RetryingAdapter.retries = []
+    ledger, alerts = MemoryLedger(), MemoryAlerts()
+    configuration = Configuration(settings, (RETRYING,))
+    sweep = Sweeper(Clients(), ledger, alerts, configuration, {"fake": RetryingAdapter})
+    return sweep, ledger
+
+
+def test_a_stopped_job_is_retried_once_it_has_stopped_up_to_the_cap():
+    FakeAdapter.jobs = {"us-east-1": [fake_job("flaky", 95)]}
+    RetryingAdapter.still_stopping = {"flaky:1"}
+    sweep, ledger = retry_sweeper(Settings(mode=Mode.ENFORCE))
+    RetryingAdapter.still_stopping = {"flaky:1"}
+
+    sweep.run("fake", NOW)  # stops it; the retry waits for the stop to finish
+    assert FakeAdapter.stops == ["flaky:1"]
+    sweep.run("fake", NOW)  # still stopping: no retry yet
+    assert RetryingAdapter.retries == []
+
+    RetryingAdapter.still_stopping = set()
+    FakeAdapter.jobs = {}
+    first = sweep.run("fake", NOW)
+    assert RetryingAdapter.retries == [("flaky:1", 1)]
+    assert first.retried == 1
+    retry_entry = ledger.recorded[-1]
+    assert (retry_entry.verdict, retry_entry.outcome, retry_entry.attempt) == (
+        Verdict.RETRY,
+        Outcome.RETRIED,
+        1,
+    )
+    assert retry_entry.reason == (
+        "retry 1 of 2 (RETRY_FAILED_BUILDS) after a stop under policy retry-once"
+    )
+    sweep.run("fake", NOW)  # nothing pending: never retried twice
+    assert RetryingAdapter.retries == [("flaky:1", 1)]
+
+    for attempt in (2, 3):  # stuck again after each retry: stopped again, retried to the cap
+        FakeAdapter.jobs = {"us-east-1": [fake_job("flaky", 95)]}
+        sweep.run("fake", NOW)
+        FakeAdapter.jobs = {}
+        sweep.run("fake", NOW)
+        assert len(FakeAdapter.stops) == attempt
+    assert RetryingAdapter.retries == [("flaky:1", 1), ("flaky:1", 2)]
+    assert ledger.recorded[-1].outcome is Outcome.RETRIES_EXHAUSTED
+    assert ledger.pending == {}
+
+
+def test_dry_run_never_retries():
+    FakeAdapter.jobs = {"us-east-1": [fake_job("flaky", 95)]}
+    sweep, ledger = retry_sweeper(Settings(mode=Mode.DRY_RUN))
+    sweep.run("fake", NOW)
+    FakeAdapter.jobs = {}
+    sweep.run("fake", NOW)
+    assert FakeAdapter.stops == []
+    assert RetryingAdapter.retries == []
+    assert ledger.pending == {}

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from jobwarden.aws import Clients
-from jobwarden.model import Job, Outcome, Settings
+from jobwarden.model import Job, Outcome, PendingRetry, Settings
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,12 @@ class ServiceAdapter(ABC):
             except Exception as error:  # noqa: BLE001 - reported per job by the sweep
                 results[job.key] = error
         return results
+
+    supports_retry: ClassVar[bool] = False
+
+    def retry(self, pending: PendingRetry, attempt: int) -> Outcome | None:
+        """Start a stopped job again: RETRIED, or None while it is still stopping."""
+        raise NotImplementedError(f"{self.name} cannot retry")
 
     @classmethod
     def iam_actions(cls) -> set[str]:
