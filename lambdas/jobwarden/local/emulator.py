@@ -43,9 +43,14 @@ class ContractError(AssertionError):
 
 
 class ServiceFill:
-    """One service's missing operations. Subclasses map operation names to handlers."""
+    """Some of one service's missing operations. Subclasses map operation names to handlers.
+
+    Several fills may serve one botocore service (CodeBuild builds and batch builds); each
+    has its own `name`, which tests and the demo use to reach its controls.
+    """
 
     service: ClassVar[str]  # botocore service name, e.g. "codebuild"
+    name: ClassVar[str] = ""  # defaults to `service`
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -69,12 +74,19 @@ class Emulator:
         self.calls: list[tuple[str, str]] = []
 
     def add(self, fill_type: type[ServiceFill]) -> ServiceFill:
+        """Install a fill (again: a fresh one replaces the old, state and all)."""
         fill = fill_type(self)
-        self.fills[fill.service] = fill
+        self.fills[fill_type.name or fill_type.service] = fill
         return fill
 
-    def fill(self, service: str) -> Any:
-        return self.fills[service]
+    def fill(self, name: str) -> Any:
+        return self.fills[name]
+
+    def _handler(self, service: str, operation: str) -> Handler | None:
+        for fill in self.fills.values():
+            if fill.service == service and operation in fill.operations():
+                return fill.operations()[operation]
+        return None
 
     def __enter__(self) -> Emulator:
         _ACTIVE.append(self)
@@ -84,8 +96,7 @@ class Emulator:
         _ACTIVE.remove(self)
 
     def answer(self, model: OperationModel, params: dict[str, Any], region: str) -> Any:
-        fill = self.fills.get(model.service_model.service_name)
-        handler = fill.operations().get(model.name) if fill else None
+        handler = self._handler(model.service_model.service_name, model.name)
         if handler is None:
             return None
         self.calls.append((model.service_model.service_name, model.name))
