@@ -1,0 +1,161 @@
+"""What every jobwarden function shares: the code asset, the Powertools layer, and a function
+construct with its own role, log group and dead-letter queue.
+
+Each function gets a role of its own that starts empty: no AWS managed policy, only the
+statements its construct adds (logs on its own log group, X-Ray, its dead-letter queue, and
+whatever the caller grants). Nothing is bundled and nothing needs Docker: the package is
+plain Python, boto3 comes with the Lambda runtime and Powertools from AWS's public layer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import Acknowledgment, Duration, Fn, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+# The deployed package: `lambdas/` holds `jobwarden`, the same code the CLI runs.
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+ASSET_EXCLUDES = [
+    "**/__pycache__",
+    "*.pyc",
+    "*.egg-info",
+    # The local emulator and demo (moto fills) are for laptops and CI, never deployed.
+    "jobwarden/local",
+    "jobwarden/local/**",
+]
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.ARM_64
+
+# Powertools for AWS Lambda (Python) v3, AWS's public layer for python3.12 on arm64, published
+# by account 017000801446 in every commercial region. Layer version 27 carries Powertools
+# 3.23.0 (powertools-lambda-python issue #7689); requirements.txt pins 3.37.0 for tests and
+# the CLI, and that code uses nothing newer than the layer's release. To move the layer on,
+# read `/aws/service/powertools/python/arm64/python3.12/<version>` (a public SSM parameter)
+# and put its layer version here.
+POWERTOOLS_LAYER_VERSION = 27
+POWERTOOLS_LAYER_ARN = (
+    "arn:${AWS::Partition}:lambda:${AWS::Region}:017000801446:layer:"
+    f"AWSLambdaPowertoolsPythonV3-python312-arm64:{POWERTOOLS_LAYER_VERSION}"
+)
+
+METRICS_NAMESPACE = "JobWarden"
+POWERTOOLS_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "jobwarden",
+    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+}
+
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH  # the ledger, not the logs, is the audit trail
+
+XRAY_REASON = (
+    "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions; "
+    "CDK adds them for Tracing.ACTIVE."
+)
+RUNTIME_REASON = (
+    "Pinned to python3.12 to match the public Powertools layer it loads "
+    "(AWSLambdaPowertoolsPythonV3-python312-arm64); the runtime and layer move together."
+)
+
+
+def nag_form(template: str) -> str:
+    """How cdk-nag prints an Fn::Sub string in a finding id: `${X}` becomes `<X>`."""
+    return template.replace("${", "<").replace("}", ">")
+
+
+def acknowledge(scope: Construct, reasons: Mapping[str, list[str]]) -> None:
+    """Acknowledge cdk-nag findings on `scope` (and so on everything below it), one reason each.
+
+    `reasons` maps a finding id, such as `AwsSolutions-IAM5[Resource::*]`, to the sentences
+    that justify it; several statements can share one finding id.
+    """
+    Validations.of(scope).acknowledge(
+        *(
+            Acknowledgment(id=finding, reason=" ".join(dict.fromkeys(texts)))
+            for finding, texts in sorted(reasons.items())
+        )
+    )
+
+
+class LambdaAssets(Construct):
+    """The code asset and the Powertools layer, made once per stack and shared."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES)
+        self.powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self, "Powertools", Fn.sub(POWERTOOLS_LAYER_ARN)
+        )
+
+
+class JobWardenFunction(Construct):
+    """A Python 3.12 arm64 function with tracing, its own log group, role and a DLQ.
+
+    `nag_reasons` collects the cdk-nag acknowledgements for this function's resources; the
+    caller adds to it and calls `acknowledge_findings()` once its statements are in place.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        assets: LambdaAssets,
+        handler: str,
+        description: str,
+        memory_size: int,
+        timeout: Duration,
+        dead_letter_queue: sqs.IQueue,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrent_executions: int | None = None,
+        retry_attempts: int = 2,
+        max_event_age: Duration | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"jobwarden: {description}",
+        )
+        self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=f"jobwarden: {description}",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=assets.code,
+            layers=[assets.powertools],
+            role=self.role,
+            memory_size=memory_size,
+            timeout=timeout,
+            environment={**POWERTOOLS_ENVIRONMENT, **(environment or {})},
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            dead_letter_queue=dead_letter_queue,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+        )
+        # Lambda writes to the log group made above and to nothing else: no CreateLogGroup.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        self.nag_reasons: defaultdict[str, list[str]] = defaultdict(list)
+        self.nag_reasons["AwsSolutions-IAM5[Resource::*]"].append(XRAY_REASON)
+        acknowledge(self.function, {"AwsSolutions-L1": [RUNTIME_REASON]})
+
+    def acknowledge_findings(self) -> None:
+        """Acknowledge the collected findings on the role and its default policy only."""
+        acknowledge(self.role, self.nag_reasons)

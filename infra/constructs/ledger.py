@@ -1,0 +1,50 @@
+"""The ledger: one DynamoDB table of decisions and claims (layout in `jobwarden.ledger`).
+
+The key names come from the runtime package so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+from jobwarden.ledger import (
+    BY_DAY_INDEX,
+    BY_DAY_PARTITION,
+    BY_DAY_SORT,
+    PARTITION_KEY,
+    SORT_KEY,
+    TTL_ATTRIBUTE,
+)
+
+
+class LedgerTable(Construct):
+    """On-demand, point-in-time recovery, encrypted, kept when the stack goes (the audit trail)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        string = dynamodb.AttributeType.STRING
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=string),
+            sort_key=dynamodb.Attribute(name=SORT_KEY, type=string),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.table.add_global_secondary_index(
+            index_name=BY_DAY_INDEX,
+            partition_key=dynamodb.Attribute(name=BY_DAY_PARTITION, type=string),
+            sort_key=dynamodb.Attribute(name=BY_DAY_SORT, type=string),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+
+    @property
+    def by_day_index_arn(self) -> str:
+        return f"{self.table.table_arn}/index/{BY_DAY_INDEX}"

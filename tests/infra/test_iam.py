@@ -1,0 +1,273 @@
+"""IAM: every statement of every function, exactly; sweep grants come from the registry.
+
+A widened permission (another action, a broader resource, a managed policy) fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+import pytest
+from jobwarden.services import REGISTRY
+from jobwarden.services.base import Grant, ServiceAdapter
+
+from infra.constructs.sweeps import GrantError, arn_region, render_grants
+from tests.infra.conftest import Synth, normalized
+
+CODEBUILD_PROJECTS = "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/*"
+PARAMETER = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/"
+
+
+def arn(logical_id: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def function_basics(synth: Synth, function_id: str) -> list[dict[str, Any]]:
+    """What every function holds: its own log group, X-Ray, the dead-letter queue."""
+    queue_id, _ = synth.only("AWS::SQS::Queue")
+    log_group = synth.resources[function_id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    return [
+        {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": arn(queue_id)},
+        {
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Effect": "Allow",
+            "Resource": "*",
+        },
+        {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Effect": "Allow",
+            "Resource": arn(log_group),
+        },
+    ]
+
+
+def sweep_flow(synth: Synth) -> list[dict[str, Any]]:
+    """What every sweep holds besides its service: policies, settings, ledger, alerts."""
+    table_id, _ = synth.only("AWS::DynamoDB::Table")
+    topic_id, _ = synth.only("AWS::SNS::Topic")
+    key_id, _ = synth.only("AWS::KMS::Key")
+    return [
+        {
+            "Action": "ssm:GetParametersByPath",
+            "Effect": "Allow",
+            "Resource": [
+                {"Fn::Sub": PARAMETER + "jobwarden/policies"},
+                {"Fn::Sub": PARAMETER + "jobwarden/policies/*"},
+            ],
+        },
+        {
+            "Action": "ssm:GetParameter",
+            "Effect": "Allow",
+            "Resource": {"Fn::Sub": PARAMETER + "jobwarden/settings"},
+        },
+        {
+            "Action": ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+            "Effect": "Allow",
+            "Resource": [
+                arn(table_id),
+                {"Fn::Join": ["", [arn(table_id), "/index/by-day"]]},
+            ],
+        },
+        {"Action": "sns:Publish", "Effect": "Allow", "Resource": {"Ref": topic_id}},
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": arn(key_id),
+        },
+    ]
+
+
+def declared(adapter: type[ServiceAdapter], region: str) -> list[dict[str, Any]]:
+    """An adapter's grants as the statements we expect, filled independently of the stack."""
+    statements = []
+    for grant in adapter.grants:
+        resources = [
+            "*"
+            if template == "*"
+            else {
+                "Fn::Sub": template.format(
+                    partition="${AWS::Partition}", region=region, account="${AWS::AccountId}"
+                )
+            }
+            for template in grant.resources
+        ]
+        statements.append(
+            {
+                "Action": list(grant.actions),
+                "Effect": "Allow",
+                "Resource": resources if len(resources) > 1 else resources[0],
+            }
+        )
+    return statements
+
+
+def test_codebuild_sweep_holds_exactly_these_statements(default_synth: Synth) -> None:
+    function_id, _ = default_synth.sweep_functions()["codebuild"]
+    expected = [
+        *function_basics(default_synth, function_id),
+        *sweep_flow(default_synth),
+        # ListBuilds has no resource type: it can only be granted on "*".
+        {"Action": "codebuild:ListBuilds", "Effect": "Allow", "Resource": "*"},
+        {
+            "Action": [
+                "codebuild:BatchGetBuilds",
+                "codebuild:BatchGetProjects",
+                "codebuild:StopBuild",
+            ],
+            "Effect": "Allow",
+            "Resource": {"Fn::Sub": CODEBUILD_PROJECTS},
+        },
+    ]
+    assert normalized(default_synth.statements_of(function_id)) == normalized(expected)
+
+
+def test_events_function_holds_only_logs_xray_and_its_dlq(default_synth: Synth) -> None:
+    function_id, _ = default_synth.events_function()
+    assert normalized(default_synth.statements_of(function_id)) == normalized(
+        function_basics(default_synth, function_id)
+    )
+
+
+@pytest.mark.parametrize("service", sorted(REGISTRY))
+def test_each_sweep_holds_its_adapters_grants_and_nothing_else(
+    default_synth: Synth, service: str
+) -> None:
+    adapter = REGISTRY[service]
+    function_id, _ = default_synth.sweep_functions()[service]
+    statements = normalized(default_synth.statements_of(function_id))
+    grants = declared(adapter, "${AWS::Region}")
+    for grant in normalized(grants):
+        assert grant in statements, f"{service}: declared grant missing: {grant}"
+    assert statements == normalized(
+        [*function_basics(default_synth, function_id), *sweep_flow(default_synth), *grants]
+    )
+    own = {a for s in statements for a in s["Action"]} - {
+        a
+        for s in normalized(function_basics(default_synth, function_id) + sweep_flow(default_synth))
+        for a in s["Action"]
+    }
+    assert own == adapter.iam_actions()
+
+
+def test_every_registered_grant_is_well_formed() -> None:
+    """Walk the registry like Cloud Custodian's permission test: declared, listed, justified."""
+    for name, adapter in REGISTRY.items():
+        assert adapter.name == name
+        assert adapter.grants, f"{name} declares no grants"
+        for grant in adapter.grants:
+            assert grant.actions
+            for action in grant.actions:
+                service, _, operation = action.partition(":")
+                assert service, action
+                assert operation, action
+                assert "*" not in action, action
+            for resource in grant.resources:
+                if resource == "*":
+                    assert grant.why_any_resource, f"{name}: {grant.actions} on * needs a why"
+                else:
+                    assert resource.startswith("arn:{partition}:"), resource
+
+
+def test_sweeps_use_any_region_in_arns_when_several_are_swept(custom_synth: Synth) -> None:
+    function_id, _ = custom_synth.sweep_functions()["codebuild"]
+    statements = normalized(custom_synth.statements_of(function_id))
+    any_region = CODEBUILD_PROJECTS.replace("${AWS::Region}", "*")
+    assert {
+        "Action": [
+            "codebuild:BatchGetBuilds",
+            "codebuild:BatchGetProjects",
+            "codebuild:StopBuild",
+        ],
+        "Effect": "Allow",
+        "Resource": [{"Fn::Sub": any_region}],
+    } in statements
+    assert CODEBUILD_PROJECTS not in json.dumps(statements)
+    # The flow's own resources (table, topic, parameters) stay in the stack's region.
+    assert normalized(sweep_flow(custom_synth))[0] in statements
+
+
+def policy_documents(node: Any) -> list[dict[str, Any]]:
+    """Every policy document (anything with a Statement) anywhere under `node`."""
+    if isinstance(node, dict):
+        found = [node] if "Statement" in node else []
+        return found + [d for value in node.values() for d in policy_documents(value)]
+    if isinstance(node, list):
+        return [d for value in node for d in policy_documents(value)]
+    return []
+
+
+def test_no_allow_statement_anywhere_grants_every_action(
+    default_synth: Synth, custom_synth: Synth
+) -> None:
+    for synth in (default_synth, custom_synth):
+        documents = policy_documents(synth.resources)
+        assert documents
+        for document in documents:
+            for statement in document["Statement"]:
+                assert "NotAction" not in statement
+                assert "NotResource" not in statement
+                if statement["Effect"] != "Allow":
+                    continue
+                actions = statement["Action"]
+                for action in actions if isinstance(actions, list) else [actions]:
+                    assert action != "*", statement
+                    assert not action.endswith(":*"), statement
+
+
+def test_each_function_has_a_role_of_its_own_for_lambda_only(default_synth: Synth) -> None:
+    functions = default_synth.of_type("AWS::Lambda::Function")
+    roles = default_synth.of_type("AWS::IAM::Role")
+    assert sorted(default_synth.role_of(f) for f in functions) == sorted(roles)
+    for role in roles.values():
+        assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+            {
+                "Action": "sts:AssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+            }
+        ]
+
+
+class _Fake:
+    name = "fake"
+    grants: tuple[Grant, ...] = ()
+
+
+def fake(*grants: Grant) -> type[ServiceAdapter]:
+    return cast(type[ServiceAdapter], type("Fake", (_Fake,), {"grants": grants}))
+
+
+def test_arn_region_follows_the_regions_context() -> None:
+    assert arn_region([]) == "${AWS::Region}"
+    assert arn_region(["eu-west-1"]) == "eu-west-1"
+    assert arn_region(["eu-west-1", "us-east-1"]) == "*"
+
+
+def test_render_grants_fills_templates() -> None:
+    adapter = fake(
+        Grant(("glue:GetJobRuns",), ("arn:{partition}:glue:{region}:{account}:job/*",)),
+        Grant(("glue:GetJobs",), why_any_resource="no resource type"),
+    )
+    rendered = render_grants(adapter, ["eu-west-1"])
+    assert [g.resources for g in rendered] == [
+        ("arn:${AWS::Partition}:glue:eu-west-1:${AWS::AccountId}:job/*",),
+        ("*",),
+    ]
+    assert rendered[1].reason == "no resource type"
+
+
+@pytest.mark.parametrize(
+    ("grant", "message"),
+    [
+        (Grant(("glue:Get*",), ("arn:{partition}:glue:{region}:{account}:job/*",)), "list the"),
+        (Grant(("glue:*",), why_any_resource="x"), "list the"),
+        (Grant(("glue:GetJobs",)), "needs why_any_resource"),
+        (Grant(("glue:GetJobs",), ("arn:{partition}:glue:{zone}:{account}:job/*",)), "{zone}"),
+        (Grant((), why_any_resource="x"), "no actions"),
+    ],
+)
+def test_render_grants_refuses_what_least_privilege_forbids(grant: Grant, message: str) -> None:
+    with pytest.raises(GrantError, match="fake") as error:
+        render_grants(fake(grant), [])
+    assert message in str(error.value)

@@ -1,0 +1,410 @@
+"""Every resource of the default stack, with the properties that matter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Match, Template
+from jobwarden.ledger import (
+    BY_DAY_INDEX,
+    BY_DAY_PARTITION,
+    BY_DAY_SORT,
+    PARTITION_KEY,
+    SORT_KEY,
+    TTL_ATTRIBUTE,
+)
+from jobwarden.model import Action, Mode
+from jobwarden.policies import parse_policy, parse_settings
+from jobwarden.services import REGISTRY
+
+from infra.constructs.events import EventsFunction, subscriptions
+from infra.constructs.function import LambdaAssets
+from infra.constructs.parameters import example_policy_document
+from tests.infra.conftest import Synth
+
+POWERTOOLS_LAYER = (
+    "arn:${AWS::Partition}:lambda:${AWS::Region}:017000801446:layer:"
+    "AWSLambdaPowertoolsPythonV3-python312-arm64:27"
+)
+
+
+def ref(logical_id: str) -> dict[str, str]:
+    return {"Ref": logical_id}
+
+
+def arn(logical_id: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def test_ledger_table(default_synth: Synth) -> None:
+    table_id, table = default_synth.only("AWS::DynamoDB::Table")
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    props = table["Properties"]
+    assert props["KeySchema"] == [
+        {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+        {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+    ]
+    assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+        (
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in (PARTITION_KEY, SORT_KEY, BY_DAY_PARTITION, BY_DAY_SORT)
+        ),
+        key=lambda a: a["AttributeName"],
+    )
+    assert props["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": BY_DAY_INDEX,
+            "KeySchema": [
+                {"AttributeName": BY_DAY_PARTITION, "KeyType": "HASH"},
+                {"AttributeName": BY_DAY_SORT, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    assert props["TimeToLiveSpecification"] == {
+        "AttributeName": TTL_ATTRIBUTE,
+        "Enabled": True,
+    }
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["DeletionProtectionEnabled"] is True
+    assert table_id.startswith("Ledger")
+
+
+def test_alerts_key_rotates_and_grants_no_kms_star(default_synth: Synth) -> None:
+    _, key = default_synth.only("AWS::KMS::Key")
+    assert key["DeletionPolicy"] == "Retain"
+    props = key["Properties"]
+    assert props["EnableKeyRotation"] is True
+    statements = {s["Sid"]: s for s in props["KeyPolicy"]["Statement"]}
+    assert set(statements) == {
+        "AccountAdministersKey",
+        "AccountPublishesThroughIam",
+        "CloudWatchAlarmsPublish",
+    }
+    assert "kms:*" not in json.dumps(props["KeyPolicy"])
+    assert statements["AccountPublishesThroughIam"]["Action"] == [
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    ]
+    assert statements["CloudWatchAlarmsPublish"]["Principal"] == {
+        "Service": "cloudwatch.amazonaws.com"
+    }
+    assert statements["CloudWatchAlarmsPublish"]["Action"] == [
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    ]
+
+
+def test_alerts_topic_is_encrypted_and_tls_only(default_synth: Synth) -> None:
+    key_id, _ = default_synth.only("AWS::KMS::Key")
+    topic_id, topic = default_synth.only("AWS::SNS::Topic")
+    assert topic["Properties"]["KmsMasterKeyId"] == arn(key_id)
+    _, policy = default_synth.only("AWS::SNS::TopicPolicy")
+    assert policy["Properties"]["Topics"] == [ref(topic_id)]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    deny = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny == [
+        {
+            "Action": "sns:Publish",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Effect": "Deny",
+            "Principal": "*",
+            "Resource": ref(topic_id),
+            "Sid": "AllowPublishThroughSSLOnly",
+        }
+    ]
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Action"] == "sns:Publish"
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
+    # No alert_email in the default context: no subscription.
+    assert default_synth.of_type("AWS::SNS::Subscription") == {}
+
+
+def test_dead_letter_queue_is_encrypted_and_tls_only(default_synth: Synth) -> None:
+    queue_id, queue = default_synth.only("AWS::SQS::Queue")
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    _, policy = default_synth.only("AWS::SQS::QueuePolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {
+        "Action": "sqs:*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Resource": arn(queue_id),
+    } in statements
+    # EventBridge may only send the events of this stack's own rules.
+    rule_ids = set(default_synth.of_type("AWS::Events::Rule"))
+    allowed = [s for s in statements if s["Effect"] == "Allow"]
+    assert {s["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0] for s in allowed} == (
+        rule_ids
+    )
+    for statement in allowed:
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Action"] == "sqs:SendMessage"
+
+
+def test_one_sweep_function_per_registered_service(default_synth: Synth) -> None:
+    queue_id, _ = default_synth.only("AWS::SQS::Queue")
+    table_id, _ = default_synth.only("AWS::DynamoDB::Table")
+    topic_id, _ = default_synth.only("AWS::SNS::Topic")
+    sweeps = default_synth.sweep_functions()
+    assert sorted(sweeps) == sorted(REGISTRY)
+    for service, (function_id, function) in sweeps.items():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["arm64"]
+        assert props["MemorySize"] == 256
+        assert props["Timeout"] == 300
+        assert props["ReservedConcurrentExecutions"] == 1
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Layers"] == [{"Fn::Sub": POWERTOOLS_LAYER}]
+        assert props["DeadLetterConfig"] == {"TargetArn": arn(queue_id)}
+        assert props["Environment"]["Variables"] == {
+            "JOBWARDEN_SERVICE": service,
+            "JOBWARDEN_TABLE": ref(table_id),
+            "JOBWARDEN_TOPIC_ARN": ref(topic_id),
+            "JOBWARDEN_POLICY_PATH": "/jobwarden/policies/",
+            "JOBWARDEN_SETTINGS_PARAMETER": "/jobwarden/settings",
+            "POWERTOOLS_SERVICE_NAME": "jobwarden",
+            "POWERTOOLS_METRICS_NAMESPACE": "JobWarden",
+        }
+        log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+        log_group = default_synth.resources[log_group_id]
+        assert log_group["Type"] == "AWS::Logs::LogGroup"
+        assert log_group["Properties"]["RetentionInDays"] == 30
+        invoke = [
+            r["Properties"]
+            for r in default_synth.of_type("AWS::Lambda::EventInvokeConfig").values()
+            if r["Properties"]["FunctionName"] == ref(function_id)
+        ]
+        assert invoke == [
+            {
+                "FunctionName": ref(function_id),
+                "MaximumEventAgeInSeconds": 300,
+                "MaximumRetryAttempts": 0,
+                "Qualifier": "$LATEST",
+            }
+        ]
+
+
+def test_one_schedule_per_sweep_function(default_synth: Synth) -> None:
+    queue_id, _ = default_synth.only("AWS::SQS::Queue")
+    schedules = {
+        k: r
+        for k, r in default_synth.of_type("AWS::Events::Rule").items()
+        if "ScheduleExpression" in r["Properties"]
+    }
+    sweeps = default_synth.sweep_functions()
+    assert len(schedules) == len(sweeps)
+    targeted = {}
+    for rule in schedules.values():
+        props = rule["Properties"]
+        assert props["ScheduleExpression"] == "rate(5 minutes)"
+        assert props["State"] == "ENABLED"
+        (target,) = props["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": arn(queue_id)}
+        assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 300, "MaximumRetryAttempts": 2}
+        targeted[target["Arn"]["Fn::GetAtt"][0]] = json.loads(target["Input"])
+    assert targeted == {
+        function_id: {"service": service} for service, (function_id, _) in sweeps.items()
+    }
+    # Each function lets only its own schedule (and no other source) invoke it.
+    for service, (function_id, _) in sweeps.items():
+        permissions = [
+            p["Properties"]
+            for p in default_synth.of_type("AWS::Lambda::Permission").values()
+            if p["Properties"]["FunctionName"] == arn(function_id)
+        ]
+        assert len(permissions) == 1, service
+        assert permissions[0]["Principal"] == "events.amazonaws.com"
+        assert permissions[0]["SourceArn"]["Fn::GetAtt"][0] in schedules
+
+
+def test_events_function_and_its_rules(default_synth: Synth) -> None:
+    queue_id, _ = default_synth.only("AWS::SQS::Queue")
+    function_id, function = default_synth.events_function()
+    props = function["Properties"]
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    assert props["MemorySize"] == 128
+    assert props["Timeout"] == 30
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["Layers"] == [{"Fn::Sub": POWERTOOLS_LAYER}]
+    assert props["DeadLetterConfig"] == {"TargetArn": arn(queue_id)}
+    assert props["Environment"]["Variables"] == {
+        "POWERTOOLS_SERVICE_NAME": "jobwarden",
+        "POWERTOOLS_METRICS_NAMESPACE": "JobWarden",
+    }
+    patterns = [
+        r["Properties"]
+        for r in default_synth.of_type("AWS::Events::Rule").values()
+        if "EventPattern" in r["Properties"]
+    ]
+    expected = subscriptions(sorted(REGISTRY))
+    assert sorted(p["EventPattern"]["source"][0] for p in patterns) == sorted(expected)
+    for rule in patterns:
+        (source,) = rule["EventPattern"]["source"]
+        assert rule["EventPattern"] == {
+            "source": [source],
+            "detail-type": list(expected[source]),
+        }
+        (target,) = rule["Targets"]
+        assert target["Arn"] == arn(function_id)
+        assert target["DeadLetterConfig"] == {"Arn": arn(queue_id)}
+
+
+def test_events_rules_for_every_known_service() -> None:
+    """All five services' rules, from the construct alone (the registry holds fewer today)."""
+    stack = Stack()
+    queue = sqs.Queue(stack, "Queue")
+    EventsFunction(
+        stack,
+        "Events",
+        services=["codebuild", "codebuild-batch", "glue", "batch", "amplify"],
+        assets=LambdaAssets(stack, "Assets"),
+        dead_letter_queue=queue,
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Events::Rule", 4)
+    for source, detail_types in {
+        "aws.codebuild": ["CodeBuild Build State Change"],
+        "aws.glue": ["Glue Job State Change", "Glue Job Run Status"],
+        "aws.batch": ["Batch Job State Change"],
+        "aws.amplify": ["Amplify Deployment Status Change"],
+    }.items():
+        template.has_resource_properties(
+            "AWS::Events::Rule",
+            {"EventPattern": {"source": [source], "detail-type": detail_types}},
+        )
+
+
+def test_settings_parameter(default_synth: Synth) -> None:
+    parameters = {
+        r["Properties"]["Name"]: r["Properties"]
+        for r in default_synth.of_type("AWS::SSM::Parameter").values()
+    }
+    settings = parameters.pop("/jobwarden/settings")
+    assert settings["Type"] == "String"
+    assert settings["Tier"] == "Standard"
+    document = json.loads(settings["Value"])
+    assert document == {
+        "mode": "dry_run",
+        "exempt_tag": "jobwarden:exempt",
+        "max_stops_per_sweep": 10,
+        "kill_switch": False,
+        "regions": [],
+        "prices": {},
+        "ledger_retention_days": 90,
+    }
+    assert parse_settings(settings["Value"]).mode is Mode.DRY_RUN
+
+
+def test_one_example_policy_per_service_that_only_notifies(default_synth: Synth) -> None:
+    parameters = {
+        r["Properties"]["Name"]: r["Properties"]
+        for r in default_synth.of_type("AWS::SSM::Parameter").values()
+        if r["Properties"]["Name"].startswith("/jobwarden/policies/")
+    }
+    assert sorted(parameters) == [f"/jobwarden/policies/example-{s}" for s in sorted(REGISTRY)]
+    for name, parameter in parameters.items():
+        service = name.removeprefix("/jobwarden/policies/example-")
+        assert parameter["Type"] == "String"
+        assert json.loads(parameter["Value"]) == example_policy_document(service)
+        policy = parse_policy(name, parameter["Value"], REGISTRY)
+        assert policy.action is Action.NOTIFY
+        assert policy.services == (service,)
+
+
+def test_alarms_notify_the_topic(default_synth: Synth) -> None:
+    topic_id, _ = default_synth.only("AWS::SNS::Topic")
+    queue_id, _ = default_synth.only("AWS::SQS::Queue")
+    alarms = [r["Properties"] for r in default_synth.of_type("AWS::CloudWatch::Alarm").values()]
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [ref(topic_id)]
+        assert alarm["OKActions"] == [ref(topic_id)]
+        assert alarm["Threshold"] == 1
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+    def watched(alarm: dict[str, Any]) -> tuple[str, str, str]:
+        dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+        return alarm["Namespace"], alarm["MetricName"], json.dumps(dimensions, sort_keys=True)
+
+    expected = set()
+    for service, (function_id, _) in default_synth.sweep_functions().items():
+        expected.add(("AWS/Lambda", "Errors", json.dumps({"FunctionName": ref(function_id)})))
+        expected.add(("JobWarden", "StopFailures", json.dumps({"service": service})))
+    events_id, _ = default_synth.events_function()
+    expected.add(("AWS/Lambda", "Errors", json.dumps({"FunctionName": ref(events_id)})))
+    expected.add(
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            json.dumps({"QueueName": {"Fn::GetAtt": [queue_id, "QueueName"]}}),
+        )
+    )
+    assert {watched(alarm) for alarm in alarms} == expected
+    assert len(alarms) == len(expected)
+
+
+def test_dashboard_shows_decisions_and_stops_per_service(default_synth: Synth) -> None:
+    _, dashboard = default_synth.only("AWS::CloudWatch::Dashboard")
+    assert dashboard["Properties"]["DashboardName"] == ref("AWS::StackName")
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for service in REGISTRY:
+        for metric in ("JobsSeen", "JobsNotified", "JobsStopped", "StopFailures"):
+            assert f'\\"JobWarden\\",\\"{metric}\\",\\"service\\",\\"{service}\\"' in body
+    for title in ("Decisions: jobs seen and notified", "Jobs stopped"):
+        assert title in body
+
+
+def test_outputs(default_synth: Synth) -> None:
+    assert set(default_synth.template["Outputs"]) == {
+        "LedgerTableName",
+        "AlertsTopicArn",
+        "DeadLetterQueueUrl",
+    }
+
+
+def test_asset_is_the_package_without_the_local_emulator(default_synth: Synth) -> None:
+    (asset,) = [p for p in default_synth.outdir.iterdir() if p.name.startswith("asset.")]
+    files = {str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file()}
+    assert "jobwarden/handlers/sweep.py" in files
+    assert "jobwarden/handlers/events.py" in files
+    assert "jobwarden/services/codebuild.py" in files
+    assert not [f for f in files if f.startswith("jobwarden/local")]
+    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
+    assert not [f for f in files if ".egg-info" in f]
+    assert all(f.startswith("jobwarden/") for f in files), files
+
+
+def test_stack_is_environment_agnostic_and_looks_nothing_up(default_synth: Synth) -> None:
+    manifest = json.loads((default_synth.outdir / "manifest.json").read_text())
+    assert "missing" not in manifest  # no context lookups (they would need credentials)
+    stack = manifest["artifacts"]["JobWarden"]
+    assert stack["environment"] == "aws://unknown-account/unknown-region"
+    assert Path(default_synth.outdir / "JobWarden.template.json").exists()
+
+
+def test_every_resource_is_tagged_with_the_project(default_synth: Synth) -> None:
+    template = default_synth.assertions
+    for resource_type in (
+        "AWS::DynamoDB::Table",
+        "AWS::SNS::Topic",
+        "AWS::SQS::Queue",
+        "AWS::Lambda::Function",
+        "AWS::KMS::Key",
+    ):
+        template.all_resources_properties(
+            resource_type,
+            {"Tags": Match.array_with([{"Key": "project", "Value": "jobwarden"}])},
+        )
