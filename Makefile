@@ -40,7 +40,7 @@ synth: setup
 	@echo "templates written to cdk.out/"
 
 bench: setup
-	$(BIN)/python bench/sweep_calls.py
+	$(BIN)/python bench/deadlines.py
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -8,6 +8,9 @@ Context (defaults in cdk.json; `cdk -c key=value` or CDK_CONTEXT_JSON override t
   alert_email         an address to subscribe to the alerts topic (default none)
   regions             regions to sweep, a list or "a,b"; empty = the stack's own region
   retention_days      days a ledger item is kept (TTL)         (default 90)
+  reconcile_every_minutes
+                      minutes between full listings, 1..1440   (default 30); in between, a
+                      sweep evaluates the jobs the state-change events indexed
 
 The stack is environment-agnostic and synthesis makes no AWS calls: no lookups, no
 credentials, no Docker.
@@ -30,6 +33,7 @@ from jobwarden.services import REGISTRY
 
 from infra.constructs.alerts import AlertsTopic
 from infra.constructs.dead_letters import DeadLetterQueue
+from infra.constructs.deadlines import Deadlines
 from infra.constructs.events import EventsFunction
 from infra.constructs.function import LambdaAssets
 from infra.constructs.ledger import LedgerTable
@@ -58,6 +62,7 @@ class JobWardenConfig:
     alert_email: str | None = None
     regions: tuple[str, ...] = ()
     retention_days: int = 90
+    reconcile_every_minutes: int = 30
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> JobWardenConfig:
@@ -75,6 +80,12 @@ class JobWardenConfig:
             regions=_regions(context.get("regions")),
             retention_days=_whole(
                 "retention_days", context.get("retention_days", defaults.retention_days), 1, None
+            ),
+            reconcile_every_minutes=_whole(
+                "reconcile_every_minutes",
+                context.get("reconcile_every_minutes", defaults.reconcile_every_minutes),
+                1,
+                MAX_RATE_MINUTES,
             ),
         )
 
@@ -163,7 +174,9 @@ class JobWardenStack(Stack):
             mode=config.mode,
             regions=config.regions,
             retention_days=config.retention_days,
+            reconcile_every_minutes=config.reconcile_every_minutes,
         )
+        deadlines = Deadlines(self, "Deadlines")
         assets = LambdaAssets(self, "LambdaAssets")
         self.sweeps = SweepFunctions(
             self,
@@ -175,9 +188,11 @@ class JobWardenStack(Stack):
             ledger=ledger,
             alerts=alerts,
             parameters=parameters,
+            deadlines=deadlines,
             dead_letter_queue=dead_letters.queue,
         )
         sweep_functions = {name: sweep.function for name, sweep in self.sweeps.functions.items()}
+        deadlines.allow_invoking(sweep_functions)
         SweepSchedules(
             self,
             "Schedules",
@@ -190,6 +205,11 @@ class JobWardenStack(Stack):
             "Events",
             services=config.services,
             assets=assets,
+            ledger=ledger,
+            alerts=alerts,
+            parameters=parameters,
+            deadlines=deadlines,
+            sweep_functions=sweep_functions,
             dead_letter_queue=dead_letters.queue,
         )
         Monitoring(
@@ -197,6 +217,7 @@ class JobWardenStack(Stack):
             "Monitoring",
             sweeps=sweep_functions,
             events_function=self.events.handler.function,
+            event_services=self.events.services,
             topic=alerts.topic,
             dead_letter_queue=dead_letters.queue,
         )
@@ -204,6 +225,7 @@ class JobWardenStack(Stack):
         CfnOutput(self, "LedgerTableName", value=ledger.table.table_name)
         CfnOutput(self, "AlertsTopicArn", value=alerts.topic.topic_arn)
         CfnOutput(self, "DeadLetterQueueUrl", value=dead_letters.queue.queue_url)
+        CfnOutput(self, "DeadlineScheduleGroup", value=deadlines.group.schedule_group_name)
 
 
 def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
@@ -231,7 +253,15 @@ def build_app(
 
 
 def _context_of(app: App, defaults: Mapping[str, Any] | None) -> dict[str, Any]:
-    keys = {"mode", "sweep_rate_minutes", "services", "alert_email", "regions", "retention_days"}
+    keys = {
+        "mode",
+        "sweep_rate_minutes",
+        "services",
+        "alert_email",
+        "regions",
+        "retention_days",
+        "reconcile_every_minutes",
+    }
     keys.update(defaults or {})
     values = {key: app.node.try_get_context(key) for key in keys}
     return {key: value for key, value in values.items() if value is not None}

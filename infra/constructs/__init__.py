@@ -1,2 +1,2 @@
 """One construct per concern: ledger, alerts, dead letters, parameters, functions, schedules,
-state-change events and monitoring. `stack.py` wires them together."""
+deadlines, state-change events and monitoring. `stack.py` wires them together."""

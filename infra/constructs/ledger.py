@@ -44,7 +44,3 @@ class LedgerTable(Construct):
             sort_key=dynamodb.Attribute(name=BY_DAY_SORT, type=string),
             projection_type=dynamodb.ProjectionType.ALL,
         )
-
-    @property
-    def by_day_index_arn(self) -> str:
-        return f"{self.table.table_arn}/index/{BY_DAY_INDEX}"

@@ -1,13 +1,17 @@
 """Alarms that notify the alerts topic, and one dashboard.
 
 Alarms: every function's Errors, every service's StopFailures (a stop the service refused),
-and anything waiting in the dead-letter queue. The dashboard shows what the sweeps decide
-(JobsSeen, JobsNotified), what they stop (JobsStopped), and what went wrong, per service.
+anything waiting in the dead-letter queue, and state-change events an adapter could not read
+(EventsMalformed: the service changed its event, or the adapter is wrong; the sweeps' full
+listings still find those jobs, later). The dashboard shows what the sweeps decide (JobsSeen,
+JobsNotified), what they stop (JobsStopped), what went wrong, per service, and how well the
+events keep the index: applied, ignored, malformed, and jobs the full listings found that no
+event had indexed (MissedEvents).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -21,6 +25,8 @@ from infra.constructs.function import METRICS_NAMESPACE
 from infra.constructs.sweeps import construct_name
 
 PERIOD = Duration.minutes(5)
+# The events function counts an event no adapter reads under this service dimension.
+UNKNOWN_SERVICE = "unknown"
 
 
 def service_metric(name: str, service: str, labelled: bool = True) -> cloudwatch.Metric:
@@ -46,6 +52,7 @@ class Monitoring(Construct):
         *,
         sweeps: Mapping[str, lambda_.IFunction],
         events_function: lambda_.IFunction,
+        event_services: Sequence[str],
         topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue,
     ) -> None:
@@ -85,6 +92,21 @@ class Monitoring(Construct):
             events_function.metric_errors(period=PERIOD, statistic="Sum"),
             "the events function failed",
         )
+        if event_services:
+            # One alarm for every service's malformed events (metric math over the services).
+            alarm(
+                "EventsMalformed",
+                cloudwatch.MathExpression(
+                    expression="SUM(METRICS())",
+                    using_metrics={
+                        f"malformed{index}": service_metric("EventsMalformed", s, labelled=False)
+                        for index, s in enumerate(event_services)
+                    },
+                    period=PERIOD,
+                    label="EventsMalformed",
+                ),
+                "a state-change event could not be read (see the events function's logs)",
+            )
         alarm(
             "DeadLetters",
             dead_letter_queue.metric_approximate_number_of_messages_visible(
@@ -122,6 +144,20 @@ class Monitoring(Construct):
                     for s in services
                 ]
                 + [events_function.metric_errors(period=PERIOD, statistic="Sum", label="events")],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="State-change events: applied, ignored, malformed",
+                left=[service_metric("EventsApplied", s) for s in event_services]
+                + [service_metric("EventsIgnored", s) for s in [*event_services, UNKNOWN_SERVICE]]
+                + [service_metric("EventsMalformed", s) for s in event_services],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Missed events: active jobs only a full listing found",
+                left=[service_metric("MissedEvents", s) for s in services],
                 width=12,
             ),
         )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Fn
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 from jobwarden.model import DEFAULT_EXEMPT_TAG, Mode
@@ -24,7 +25,9 @@ SETTINGS_PARAMETER = DEFAULT_SETTINGS_PARAMETER
 MAX_STOPS_PER_SWEEP = 10
 
 
-def settings_document(mode: Mode, regions: Sequence[str], retention_days: int) -> dict[str, Any]:
+def settings_document(
+    mode: Mode, regions: Sequence[str], retention_days: int, reconcile_every_minutes: int
+) -> dict[str, Any]:
     return {
         "mode": str(mode),
         "exempt_tag": DEFAULT_EXEMPT_TAG,
@@ -33,6 +36,7 @@ def settings_document(mode: Mode, regions: Sequence[str], retention_days: int) -
         "regions": list(regions),
         "prices": {},
         "ledger_retention_days": retention_days,
+        "reconcile_every_minutes": reconcile_every_minutes,
     }
 
 
@@ -72,6 +76,7 @@ class JobWardenParameters(Construct):
         mode: Mode,
         regions: Sequence[str],
         retention_days: int,
+        reconcile_every_minutes: int,
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = ssm.StringParameter(
@@ -79,7 +84,9 @@ class JobWardenParameters(Construct):
             "Settings",
             parameter_name=SETTINGS_PARAMETER,
             description="jobwarden settings: mode, exemption tag, stop cap, kill switch, regions",
-            string_value=_json(settings_document(mode, regions, retention_days)),
+            string_value=_json(
+                settings_document(mode, regions, retention_days, reconcile_every_minutes)
+            ),
             tier=ssm.ParameterTier.STANDARD,
         )
         self.policies = {
@@ -99,6 +106,27 @@ class JobWardenParameters(Construct):
         path = POLICY_PATH.rstrip("/")
         self.policy_path_arn, _ = parameter_arn(path)
         self.policy_tree_arn, self.policy_tree_nag = parameter_arn(path + "/*")
+
+    @property
+    def policy_tree_finding(self) -> str:
+        return f"AwsSolutions-IAM5[Resource::{self.policy_tree_nag}]"
+
+    @property
+    def policy_tree_reason(self) -> str:
+        return (
+            f"ssm:GetParametersByPath reads the policy documents under {POLICY_PATH} and "
+            "nothing outside it."
+        )
+
+    def read_statements(self) -> list[iam.PolicyStatement]:
+        """What a function that loads the configuration needs: the policies and settings."""
+        return [
+            iam.PolicyStatement(
+                actions=["ssm:GetParametersByPath"],
+                resources=[self.policy_path_arn, self.policy_tree_arn],
+            ),
+            iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.settings_arn]),
+        ]
 
 
 def _json(document: dict[str, Any]) -> str:

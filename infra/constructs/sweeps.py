@@ -2,8 +2,9 @@
 
 Cloud Custodian style: every adapter in `jobwarden.services.REGISTRY` lists its IAM actions and
 resource ARN templates (`Grant`); the function of that service gets those statements, plus
-the few the flow itself needs (read the policy documents, write the ledger, publish alerts).
-A sweep function never gets another service's permissions.
+the few the flow itself needs (read the policy documents, write the ledger and the
+active-jobs index in it, publish alerts, move the job's deadline check in EventBridge
+Scheduler). A sweep function never gets another service's permissions.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from jobwarden.services import REGISTRY
 from jobwarden.services.base import ServiceAdapter
 
 from infra.constructs.alerts import KEY_PUBLISH_ACTIONS, AlertsTopic
+from infra.constructs.deadlines import Deadlines
 from infra.constructs.function import JobWardenFunction, LambdaAssets, nag_form
 from infra.constructs.ledger import LedgerTable
 from infra.constructs.parameters import POLICY_PATH, SETTINGS_PARAMETER, JobWardenParameters
@@ -122,6 +124,7 @@ class SweepFunctions(Construct):
         ledger: LedgerTable,
         alerts: AlertsTopic,
         parameters: JobWardenParameters,
+        deadlines: Deadlines,
         dead_letter_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -148,14 +151,13 @@ class SweepFunctions(Construct):
                     "JOBWARDEN_TOPIC_ARN": alerts.topic.topic_arn,
                     "JOBWARDEN_POLICY_PATH": POLICY_PATH,
                     "JOBWARDEN_SETTINGS_PARAMETER": SETTINGS_PARAMETER,
+                    **deadlines.environment,
                 },
             )
-            for statement in flow_statements(ledger, alerts, parameters):
+            for statement in flow_statements(ledger, alerts, parameters, deadlines):
                 sweep.role.add_to_policy(statement)
-            sweep.nag_reasons[f"AwsSolutions-IAM5[Resource::{parameters.policy_tree_nag}]"].append(
-                "ssm:GetParametersByPath reads the policy documents under "
-                f"{POLICY_PATH} and nothing outside it."
-            )
+            sweep.nag_reasons[parameters.policy_tree_finding].append(parameters.policy_tree_reason)
+            sweep.nag_reasons[deadlines.nag_finding].append(deadlines.nag_reason)
             for grant in render_grants(adapter, regions):
                 sweep.role.add_to_policy(grant.statement())
                 for resource in grant.resources:
@@ -168,20 +170,30 @@ class SweepFunctions(Construct):
             self.functions[service] = sweep
 
 
+# What a sweep does in the ledger table (`jobwarden.ledger`, `jobwarden.index`): claims and
+# decisions (PutItem, DeleteItem, Query), the active-jobs index (Query, UpdateItem, PutItem)
+# and the last full listing (GetItem, PutItem). All on the table's own keys: the by-day
+# index is for `jobwarden report` (the CLI), which no function runs.
+LEDGER_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+)
+
+
 def flow_statements(
-    ledger: LedgerTable, alerts: AlertsTopic, parameters: JobWardenParameters
+    ledger: LedgerTable,
+    alerts: AlertsTopic,
+    parameters: JobWardenParameters,
+    deadlines: Deadlines,
 ) -> list[iam.PolicyStatement]:
-    """What every sweep needs besides its service: policies, ledger, alerts."""
+    """What every sweep needs besides its service: policies, ledger, alerts, deadlines."""
     return [
-        iam.PolicyStatement(
-            actions=["ssm:GetParametersByPath"],
-            resources=[parameters.policy_path_arn, parameters.policy_tree_arn],
-        ),
-        iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[parameters.settings_arn]),
-        iam.PolicyStatement(
-            actions=["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"],
-            resources=[ledger.table.table_arn, ledger.by_day_index_arn],
-        ),
+        *parameters.read_statements(),
+        iam.PolicyStatement(actions=list(LEDGER_ACTIONS), resources=[ledger.table.table_arn]),
         iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts.topic.topic_arn]),
         iam.PolicyStatement(actions=list(KEY_PUBLISH_ACTIONS), resources=[alerts.key.key_arn]),
+        *deadlines.scheduling_statements(),
     ]

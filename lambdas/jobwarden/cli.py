@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from jobwarden.aws import Clients
 from jobwarden.ledger import DynamoLedger, Entry
-from jobwarden.model import Decision, Mode, Outcome
+from jobwarden.model import Decision, Mode, Outcome, Verdict
 from jobwarden.policies import (
     DEFAULT_POLICY_PATH,
     DEFAULT_SETTINGS_PARAMETER,
@@ -127,7 +127,7 @@ def run_scan(args: argparse.Namespace, out: TextIO) -> int:
             for decision in result.decisions:
                 print(json.dumps(decision_json(decision, result)), file=out)
             for entry in result.entries:
-                if entry.verdict == "error":
+                if entry.verdict in (Verdict.ERROR, Verdict.RETRY):
                     print(json.dumps(entry.to_json()), file=out)
     else:
         print_table(results, out)
@@ -166,6 +166,11 @@ def print_table(results: Sequence[SweepResult], out: TextIO) -> None:
         )
         for result in results
         for d in (decision_json(decision, result) for decision in result.decisions)
+    ] + [
+        (e.service, e.job_name or e.subject, "-", e.verdict, e.outcome, e.reason)
+        for result in results
+        for e in result.entries
+        if e.verdict in (Verdict.ERROR, Verdict.RETRY)
     ]
     render(("SERVICE", "JOB", "STATUS", "VERDICT", "OUTCOME", "REASON"), rows, out)
     for result in results:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
 from jobwarden.model import Action, Decision, Job, Policy, Settings, Verdict
-from jobwarden.pricing import estimate_cost
+from jobwarden.pricing import estimate_cost, hourly_rate
 
 EXEMPT_FALSE_VALUES = frozenset({"false", "no", "0", "off"})
 
@@ -108,3 +108,23 @@ def _breaches(
     if policy.max_cost_usd is not None and cost is not None and cost > policy.max_cost_usd:
         found.append(f"estimated cost ${cost:.2f}, over the ${policy.max_cost_usd:.2f} limit")
     return found
+
+
+def next_deadline(job: Job, policy: Policy, prices: Mapping[str, float]) -> datetime | None:
+    """The earliest instant one of the policy's limits will be passed, if it can be known now.
+
+    A queued job's run-time and cost limits start counting only when it starts, so until then
+    only its queue limit gives a deadline (the start event schedules the rest).
+    """
+    candidates: list[datetime] = []
+    if job.started_at is None:
+        if policy.max_queue_minutes is not None:
+            candidates.append(job.submitted_at + timedelta(minutes=policy.max_queue_minutes))
+        return min(candidates, default=None)
+    if policy.max_run_minutes is not None:
+        candidates.append(job.started_at + timedelta(minutes=policy.max_run_minutes))
+    if policy.max_cost_usd is not None and job.cost_basis is not None:
+        rate = hourly_rate(job.cost_basis, prices)
+        if rate:
+            candidates.append(job.started_at + timedelta(hours=policy.max_cost_usd / rate))
+    return min(candidates, default=None)

@@ -161,6 +161,7 @@ class Settings:
     regions: tuple[str, ...] = ()
     prices: Mapping[str, float] = field(default_factory=dict)
     ledger_retention_days: int = 90
+    reconcile_every_minutes: int = 30  # full listing cadence when events keep the index
 
 
 @dataclass(frozen=True)

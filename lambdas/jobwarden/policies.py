@@ -207,6 +207,7 @@ def parse_settings(document: str | Mapping[str, Any], name: str = "settings") ->
             "regions",
             "prices",
             "ledger_retention_days",
+            "reconcile_every_minutes",
         )
     )
     defaults = Settings()
@@ -219,6 +220,9 @@ def parse_settings(document: str | Mapping[str, Any], name: str = "settings") ->
         prices=top.number_map("prices"),
         ledger_retention_days=top.integer(
             "ledger_retention_days", defaults.ledger_retention_days, 1
+        ),
+        reconcile_every_minutes=top.integer(
+            "reconcile_every_minutes", defaults.reconcile_every_minutes, 1
         ),
     )
     if messages:

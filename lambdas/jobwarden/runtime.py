@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from jobwarden.alerts import SnsAlerts
 from jobwarden.aws import Clients
+from jobwarden.deadlines import GROUP, SchedulerDeadlines, Targets
+from jobwarden.index import DynamoIndex
 from jobwarden.ledger import DynamoLedger
 from jobwarden.model import Mode
 from jobwarden.policies import DEFAULT_POLICY_PATH, DEFAULT_SETTINGS_PARAMETER, ParameterStore
 from jobwarden.services import REGISTRY
 from jobwarden.sweep import Sweeper
+from jobwarden.watch import Watcher
 
 
 class ConfigurationError(ValueError):
@@ -26,6 +30,11 @@ class Environment:
     policy_path: str = DEFAULT_POLICY_PATH
     settings_parameter: str = DEFAULT_SETTINGS_PARAMETER
     service: str | None = None
+    # Deadlines (EventBridge Scheduler): the role it assumes, its group, and, for the events
+    # function, each service's sweep function (JSON object service -> ARN).
+    deadline_role_arn: str = ""
+    deadline_group: str = GROUP
+    sweep_functions: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Environment:
@@ -42,6 +51,9 @@ class Environment:
                 "JOBWARDEN_SETTINGS_PARAMETER", DEFAULT_SETTINGS_PARAMETER
             ),
             service=environ.get("JOBWARDEN_SERVICE") or None,
+            deadline_role_arn=environ.get("JOBWARDEN_DEADLINE_ROLE_ARN", ""),
+            deadline_group=environ.get("JOBWARDEN_DEADLINE_GROUP", GROUP),
+            sweep_functions=_json_object("JOBWARDEN_SWEEP_FUNCTIONS", environ),
         )
 
 
@@ -55,8 +67,15 @@ class Runtime:
             self.clients.client("ssm"), env.policy_path, env.settings_parameter
         )
 
-    def sweeper(self, mode: Mode | None = None) -> Sweeper:
-        """`mode` overrides the settings' mode (the CLI's --dry-run/--enforce)."""
+    def sweeper(
+        self, mode: Mode | None = None, function_arn: str | None = None, service: str = ""
+    ) -> Sweeper:
+        """`mode` overrides the settings' mode (the CLI's --dry-run/--enforce).
+
+        Inside Lambda (`function_arn` given) with deadlines configured, the sweep uses the
+        events' index and may move a job's deadline check, which targets this same function.
+        Otherwise (the CLI, a stack without the events function) every sweep lists in full.
+        """
         configuration = self.store.load(REGISTRY)
         if mode is not None:
             settings = replace(configuration.settings, mode=mode)
@@ -66,4 +85,37 @@ class Runtime:
             configuration.settings.ledger_retention_days,
         )
         alerts = SnsAlerts(self.clients.client("sns"), self.env.topic_arn)
-        return Sweeper(self.clients, ledger, alerts, configuration)
+        if function_arn is None or not self.env.deadline_role_arn:
+            return Sweeper(self.clients, ledger, alerts, configuration)
+        return Sweeper(
+            self.clients,
+            ledger,
+            alerts,
+            configuration,
+            index=self.index(),
+            deadlines=self.deadlines({service: function_arn}),
+        )
+
+    def index(self) -> DynamoIndex:
+        return DynamoIndex(self.clients.dynamodb_table(self.env.table))
+
+    def deadlines(self, function_arns: Mapping[str, str]) -> SchedulerDeadlines:
+        targets = Targets(dict(function_arns), self.env.deadline_role_arn, self.env.deadline_group)
+        return SchedulerDeadlines(self.clients.client("scheduler"), targets)
+
+    def watcher(self) -> Watcher:
+        configuration = self.store.load(REGISTRY)
+        return Watcher(self.index(), self.deadlines(self.env.sweep_functions), configuration)
+
+
+def _json_object(name: str, environ: Mapping[str, str]) -> dict[str, str]:
+    text = environ.get(name, "")
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(f"{name} is not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{name} must be a JSON object")
+    return {str(k): str(v) for k, v in value.items()}

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from jobwarden.alerts import AlertSink
 from jobwarden.aws import Clients
-from jobwarden.engine import decide
+from jobwarden.deadlines import DeadlineBook
+from jobwarden.engine import decide, next_deadline, select_policy
+from jobwarden.index import Change, Index, IndexedJob, JobEvent
 from jobwarden.ledger import Entry, Ledger
-from jobwarden.model import Decision, Mode, Outcome, PendingRetry, Verdict
+from jobwarden.model import Decision, Job, Mode, Outcome, PendingRetry, Verdict
 from jobwarden.policies import Configuration, Problem
 from jobwarden.services import REGISTRY
 from jobwarden.services.base import ServiceAdapter
@@ -39,6 +41,8 @@ class SweepResult:
     errors: int = 0
     stop_failures: int = 0
     retried: int = 0
+    missed: int = 0  # active jobs a full listing found that no event had indexed
+    claimed_stops: int = 0
     failed_regions: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
@@ -60,7 +64,12 @@ class SweepResult:
 
 
 class Sweeper:
-    """Wires the collaborators; `run` is called once per service per invocation."""
+    """Wires the collaborators; `run` sweeps one service, `check` one job at its deadline.
+
+    Without an index every sweep lists the service in full. With one, sweeps evaluate the
+    jobs the events indexed and list in full every `reconcile_every_minutes`, catching
+    (and counting) what the events missed.
+    """
 
     def __init__(
         self,
@@ -68,15 +77,21 @@ class Sweeper:
         ledger: Ledger,
         alerts: AlertSink,
         configuration: Configuration,
+        *,
         adapters: Mapping[str, type[ServiceAdapter]] = REGISTRY,
+        index: Index | None = None,
+        deadlines: DeadlineBook | None = None,
     ) -> None:
         self.adapters = adapters
+        self.index = index
+        self.deadlines = deadlines
         self.clients = clients
         self.ledger = ledger
         self.alerts = alerts
         self.configuration = configuration
 
     def run(self, service: str, now: datetime) -> SweepResult:
+        """Sweep every region: the indexed jobs, or a full listing when one is due."""
         result = SweepResult(service)
         self._report_problems(self.configuration.problems, service, now, result)
         settings = self.configuration.settings
@@ -86,12 +101,49 @@ class Sweeper:
             adapter = self.adapters[service](self.clients, region, settings)
             if adapter.supports_retry:
                 self._retry_pending(adapter, now, result)
-            self._sweep_region(adapter, now, result)
+            jobs = self._active_jobs(adapter, now, result)
+            if jobs is not None:
+                self._evaluate(adapter, jobs, now, result)
         return result
 
-    def _sweep_region(self, adapter: ServiceAdapter, now: datetime, result: SweepResult) -> None:
+    def check(
+        self, service: str, region: str, job_id: str, name: str, now: datetime
+    ) -> SweepResult:
+        """A deadline fired: re-read that one job and act on it as a sweep would.
+
+        If it is still within its limits (its policy changed, or it started later than the
+        event told), the next deadline is scheduled; if it has ended, nothing is done.
+        """
+        result = SweepResult(service, regions=[region])
+        adapter = self.adapters[service](self.clients, region, self.configuration.settings)
+        job = adapter.describe(job_id, now, name)
+        if job is None:
+            logger.info("deadline check: the job has already ended", extra={"job": job_id})
+            return result
+        self._evaluate(adapter, [job], now, result)
+        decision = result.decisions[-1] if result.decisions else None
+        if decision and decision.verdict is Verdict.OK and self.deadlines is not None:
+            policy = select_policy(job, self.configuration.policies)
+            deadline = policy and next_deadline(job, policy, self.configuration.settings.prices)
+            if deadline and deadline > now:
+                self.deadlines.schedule(service, region, job_id, job.name, deadline)
+        return result
+
+    def _active_jobs(
+        self, adapter: ServiceAdapter, now: datetime, result: SweepResult
+    ) -> list[Job] | None:
         try:
-            jobs = list(adapter.list_active(now))
+            if self._reconcile_due(adapter, now):
+                jobs = list(adapter.list_active(now))
+                self._reconcile(adapter, jobs, now, result)
+                return jobs
+            assert self.index is not None
+            indexed = self.index.active(adapter.name, adapter.region)
+            names = {j.job_id: j.name for j in indexed}
+            found = adapter.describe_many(list(names), now, names) if indexed else {}
+            for gone in (j for j in indexed if j.job_id not in found):
+                self._forget(adapter, gone.job_id, gone.name, now)
+            return list(found.values())
         except Exception as error:
             logger.exception("listing failed", extra={"region": adapter.region})
             result.failed_regions.append(adapter.region)
@@ -103,14 +155,58 @@ class Sweeper:
                 now=now,
                 reason=f"could not list active {adapter.name} jobs: {error}",
             )
+            return None
+
+    def _reconcile_due(self, adapter: ServiceAdapter, now: datetime) -> bool:
+        if self.index is None or not adapter.events:  # no events feed an index for it
+            return True
+        last = self.index.last_reconciled(adapter.name, adapter.region)
+        every = timedelta(minutes=self.configuration.settings.reconcile_every_minutes)
+        return last is None or now - last >= every
+
+    def _reconcile(
+        self, adapter: ServiceAdapter, jobs: list[Job], now: datetime, result: SweepResult
+    ) -> None:
+        """Bring the index in line with a full listing, and count what the events missed."""
+        if self.index is None:
             return
+        listed = {job.job_id for job in jobs}
+        for job in jobs:
+            indexed = IndexedJob(
+                job.service, job.region, job.job_id, job.name, job.status, job.submitted_at, now
+            )
+            if self.index.add(indexed):
+                result.missed += 1
+                logger.warning(
+                    "missed event: an active job was not indexed", extra={"job": job.key}
+                )
+        for stale in self.index.active(adapter.name, adapter.region):
+            if stale.job_id not in listed:
+                logger.warning(
+                    "missed event: an indexed job has ended", extra={"job": stale.job_id}
+                )
+                self._forget(adapter, stale.job_id, stale.name, now)
+        self.index.mark_reconciled(adapter.name, adapter.region, now)
+
+    def _forget(self, adapter: ServiceAdapter, job_id: str, name: str, now: datetime) -> None:
+        """Take an ended job out of the index, and its deadline off the schedule."""
+        assert self.index is not None
+        ended = JobEvent(adapter.name, adapter.region, job_id, name, "ENDED", False, now)
+        change, before = self.index.observe(ended)
+        if change is Change.LEFT and before and before.deadline_schedule and self.deadlines:
+            self.deadlines.cancel(before.deadline_schedule)
+
+    def _evaluate(
+        self, adapter: ServiceAdapter, jobs: list[Job], now: datetime, result: SweepResult
+    ) -> None:
         settings = self.configuration.settings
         stops: list[Decision] = []
-        claimed_stops = 0
         for job in jobs:
             result.seen += 1
             try:
-                decision = decide(job, self.configuration.policies, settings, now, claimed_stops)
+                decision = decide(
+                    job, self.configuration.policies, settings, now, result.claimed_stops
+                )
                 result.decisions.append(decision)
                 if not decision.is_actionable:
                     continue
@@ -118,7 +214,7 @@ class Sweeper:
                     result.outcomes[job.key] = Outcome.ALREADY_HANDLED
                     continue
                 if decision.verdict is Verdict.STOP:
-                    claimed_stops += 1
+                    result.claimed_stops += 1
                     if decision.calls_stop:
                         stops.append(decision)
                         continue

@@ -28,6 +28,7 @@ CUSTOM_CONTEXT = {
     "regions": ["eu-west-1", "us-east-1"],
     "sweep_rate_minutes": 15,
     "retention_days": 30,
+    "reconcile_every_minutes": 45,
 }
 
 
@@ -82,7 +83,20 @@ class Synth:
 
     def statements_of(self, function_id: str) -> list[dict[str, Any]]:
         """Every statement the function's role holds (the role itself holds none)."""
-        role_id = self.role_of(function_id)
+        return self.role_statements(self.role_of(function_id))
+
+    def scheduler_role(self) -> str:
+        """The logical id of the one role EventBridge Scheduler assumes."""
+        (role_id,) = [
+            k
+            for k, r in self.of_type("AWS::IAM::Role").items()
+            if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+            == {"Service": "scheduler.amazonaws.com"}
+        ]
+        return role_id
+
+    def role_statements(self, role_id: str) -> list[dict[str, Any]]:
+        """Every statement of the role's one policy (the role itself holds none)."""
         role = self.resources[role_id]["Properties"]
         assert "ManagedPolicyArns" not in role, f"{role_id} has managed policies"
         assert "Policies" not in role, f"{role_id} has inline policies"

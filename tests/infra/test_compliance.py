@@ -24,6 +24,10 @@ POLICY_TREE = (
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:"
     "parameter/jobwarden/policies/*]"
 )
+SCHEDULES = (
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:"
+    "<AWS::AccountId>:schedule/jobwarden-deadlines/*]"
+)
 RUNTIME = "AwsSolutions-L1"
 
 
@@ -67,14 +71,16 @@ def expected_acknowledgements(synth: Synth, regions: list[str]) -> dict[str, set
                 expected[invoke_id] = {RUNTIME}
 
     for service, (function_id, _) in synth.sweep_functions().items():
-        findings = {XRAY_AND_ANY, POLICY_TREE}
+        findings = {XRAY_AND_ANY, POLICY_TREE, SCHEDULES}
         for grant in render_grants(REGISTRY[service], regions):
             findings.update(
                 f"AwsSolutions-IAM5[Resource::{nag_form(r)}]" for r in grant.resources if "*" in r
             )
         function(function_id, findings)
     events_id, _ = synth.events_function()
-    function(events_id, {XRAY_AND_ANY})
+    function(events_id, {XRAY_AND_ANY, POLICY_TREE, SCHEDULES})
+    # The Scheduler role and the schedule group need no acknowledgement: the role invokes
+    # named functions only.
     return expected
 
 
@@ -106,6 +112,17 @@ def test_codebuild_acknowledgements_say_why(default_synth: Synth) -> None:
         "codebuild:BatchGetBuilds, codebuild:BatchGetProjects, codebuild:StopBuild: "
     )
     assert "/jobwarden/policies/" in rules[POLICY_TREE]
+    assert "jobwarden-deadlines group and no other group" in rules[SCHEDULES]
+
+
+def test_events_function_acknowledgements_say_why(default_synth: Synth) -> None:
+    function_id, _ = default_synth.events_function()
+    rules = acknowledgements(default_synth)[default_synth.role_of(function_id)]
+    assert set(rules) == {XRAY_AND_ANY, POLICY_TREE, SCHEDULES}
+    assert rules[XRAY_AND_ANY].startswith("X-Ray's PutTraceSegments")
+    assert rules[SCHEDULES].startswith(
+        "scheduler:CreateSchedule, scheduler:UpdateSchedule, scheduler:DeleteSchedule: "
+    )
 
 
 def test_cfn_lint_passes_on_the_synthesized_templates(

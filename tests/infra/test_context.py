@@ -32,7 +32,9 @@ def test_cdk_json_runs_app_py_with_the_documented_defaults() -> None:
         alert_email=None,
         regions=(),
         retention_days=90,
+        reconcile_every_minutes=30,
     )
+    assert cdk_json["context"]["reconcile_every_minutes"] == 30
 
 
 def test_values_from_the_command_line_are_strings() -> None:
@@ -44,6 +46,7 @@ def test_values_from_the_command_line_are_strings() -> None:
             "alert_email": " ops@example.com ",
             "regions": "eu-west-1,us-east-2",
             "retention_days": "7",
+            "reconcile_every_minutes": "60",
         }
     )
     assert config == JobWardenConfig(
@@ -53,6 +56,7 @@ def test_values_from_the_command_line_are_strings() -> None:
         alert_email="ops@example.com",
         regions=("eu-west-1", "us-east-2"),
         retention_days=7,
+        reconcile_every_minutes=60,
     )
 
 
@@ -61,13 +65,16 @@ def test_values_from_the_command_line_are_strings() -> None:
     [
         ({"mode": "yolo"}, "context 'mode' must be one of ['dry_run', 'enforce']"),
         ({"mode": "DRY_RUN"}, "context 'mode'"),
-        ({"services": ["codebuild", "lambda"]}, "unknown services ['lambda']; known: codebuild"),
+        ({"services": ["codebuild", "lambda"]}, "unknown services ['lambda']; known: "),
         ({"services": []}, "names no service"),
         ({"services": 3}, "context 'services' must be a list"),
         ({"sweep_rate_minutes": 0}, "'sweep_rate_minutes' must be a whole number, 1..1440"),
         ({"sweep_rate_minutes": "5m"}, "'sweep_rate_minutes'"),
         ({"sweep_rate_minutes": True}, "'sweep_rate_minutes'"),
         ({"retention_days": -1}, "'retention_days' must be a whole number, at least 1"),
+        ({"reconcile_every_minutes": 0}, "'reconcile_every_minutes' must be a whole number, 1.."),
+        ({"reconcile_every_minutes": 1441}, "'reconcile_every_minutes'"),
+        ({"reconcile_every_minutes": "30m"}, "'reconcile_every_minutes'"),
         ({"regions": ["eu-west-1", "mars"]}, "malformed region names ['mars']"),
         ({"alert_email": "not-an-address"}, "'alert_email' must be an email address"),
     ],
@@ -76,6 +83,12 @@ def test_unusable_context_fails_with_a_clear_message(context: dict[str, Any], me
     with pytest.raises(ContextError) as error:
         JobWardenConfig.from_context(context)
     assert message in str(error.value)
+
+
+def test_unknown_services_error_lists_every_registered_service() -> None:
+    with pytest.raises(ContextError) as error:
+        JobWardenConfig.from_context({"services": "lambda"})
+    assert str(error.value).endswith(f"known: {', '.join(sorted(REGISTRY))}")
 
 
 def test_bad_mode_stops_the_app_before_synthesis() -> None:
@@ -116,6 +129,7 @@ def test_custom_context_shapes_the_stack(custom_synth: Synth) -> None:
     assert parsed.mode is Mode.ENFORCE
     assert parsed.regions == ("eu-west-1", "us-east-1")
     assert parsed.ledger_retention_days == 30
+    assert parsed.reconcile_every_minutes == 45
 
     (subscription,) = custom_synth.of_type("AWS::SNS::Subscription").values()
     topic_id, _ = custom_synth.only("AWS::SNS::Topic")

@@ -17,6 +17,10 @@ from tests.infra.conftest import Synth, normalized
 
 CODEBUILD_PROJECTS = "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/*"
 PARAMETER = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/"
+SCHEDULES = (
+    "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:"
+    "schedule/jobwarden-deadlines/*"
+)
 
 
 def arn(logical_id: str) -> dict[str, list[str]]:
@@ -42,11 +46,8 @@ def function_basics(synth: Synth, function_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def sweep_flow(synth: Synth) -> list[dict[str, Any]]:
-    """What every sweep holds besides its service: policies, settings, ledger, alerts."""
-    table_id, _ = synth.only("AWS::DynamoDB::Table")
-    topic_id, _ = synth.only("AWS::SNS::Topic")
-    key_id, _ = synth.only("AWS::KMS::Key")
+def configuration_reads() -> list[dict[str, Any]]:
+    """Loading the policies (the path and beneath it) and the settings document."""
     return [
         {
             "Action": "ssm:GetParametersByPath",
@@ -61,13 +62,50 @@ def sweep_flow(synth: Synth) -> list[dict[str, Any]]:
             "Effect": "Allow",
             "Resource": {"Fn::Sub": PARAMETER + "jobwarden/settings"},
         },
+    ]
+
+
+def deadline_scheduling(synth: Synth) -> list[dict[str, Any]]:
+    """Managing the group's schedules, and passing the Scheduler role to Scheduler only."""
+    return [
         {
-            "Action": ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"],
-            "Effect": "Allow",
-            "Resource": [
-                arn(table_id),
-                {"Fn::Join": ["", [arn(table_id), "/index/by-day"]]},
+            "Action": [
+                "scheduler:CreateSchedule",
+                "scheduler:UpdateSchedule",
+                "scheduler:DeleteSchedule",
             ],
+            "Effect": "Allow",
+            "Resource": {"Fn::Sub": SCHEDULES},
+        },
+        {
+            "Action": "iam:PassRole",
+            "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            "Effect": "Allow",
+            "Resource": arn(synth.scheduler_role()),
+        },
+    ]
+
+
+def sweep_flow(synth: Synth) -> list[dict[str, Any]]:
+    """What every sweep holds besides its service: policies, settings, ledger and index,
+    alerts, deadlines."""
+    table_id, _ = synth.only("AWS::DynamoDB::Table")
+    topic_id, _ = synth.only("AWS::SNS::Topic")
+    key_id, _ = synth.only("AWS::KMS::Key")
+    return [
+        *configuration_reads(),
+        {
+            # Claims, decisions, the active-jobs index and the reconcile marker; the by-day
+            # index (the CLI's report) is not granted.
+            "Action": [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+            ],
+            "Effect": "Allow",
+            "Resource": arn(table_id),
         },
         {"Action": "sns:Publish", "Effect": "Allow", "Resource": {"Ref": topic_id}},
         {
@@ -75,6 +113,7 @@ def sweep_flow(synth: Synth) -> list[dict[str, Any]]:
             "Effect": "Allow",
             "Resource": arn(key_id),
         },
+        *deadline_scheduling(synth),
     ]
 
 
@@ -122,11 +161,76 @@ def test_codebuild_sweep_holds_exactly_these_statements(default_synth: Synth) ->
     assert normalized(default_synth.statements_of(function_id)) == normalized(expected)
 
 
-def test_events_function_holds_only_logs_xray_and_its_dlq(default_synth: Synth) -> None:
+def test_events_function_holds_exactly_these_statements(default_synth: Synth) -> None:
+    """Configuration, index updates and deadlines; no stop rights, no alerts, no deletes."""
     function_id, _ = default_synth.events_function()
-    assert normalized(default_synth.statements_of(function_id)) == normalized(
-        function_basics(default_synth, function_id)
+    table_id, _ = default_synth.only("AWS::DynamoDB::Table")
+    expected = [
+        *function_basics(default_synth, function_id),
+        *configuration_reads(),
+        {"Action": "dynamodb:UpdateItem", "Effect": "Allow", "Resource": arn(table_id)},
+        *deadline_scheduling(default_synth),
+    ]
+    assert normalized(default_synth.statements_of(function_id)) == normalized(expected)
+
+
+def test_scheduler_role_invokes_the_sweep_functions_only(
+    default_synth: Synth, custom_synth: Synth
+) -> None:
+    for synth in (default_synth, custom_synth):
+        role_id = synth.scheduler_role()
+        (group_id, _) = synth.only("AWS::Scheduler::ScheduleGroup")
+        role = synth.resources[role_id]["Properties"]
+        assert role["AssumeRolePolicyDocument"]["Statement"] == [
+            {
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                    "ArnEquals": {"aws:SourceArn": arn(group_id)},
+                },
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+            }
+        ]
+        sweeps = [function_id for function_id, _ in synth.sweep_functions().values()]
+        assert len(sweeps) == len(REGISTRY)
+        # Unqualified ARNs only: the stack publishes no versions or aliases.
+        assert normalized(synth.role_statements(role_id)) == normalized(
+            [
+                {
+                    "Action": "lambda:InvokeFunction",
+                    "Effect": "Allow",
+                    "Resource": [arn(f) for f in sweeps] if len(sweeps) > 1 else arn(sweeps[0]),
+                }
+            ]
+        )
+
+
+def test_deadline_targets_and_role_reach_the_functions(default_synth: Synth) -> None:
+    """The runtime's JOBWARDEN_DEADLINE_* and JOBWARDEN_SWEEP_FUNCTIONS name these resources."""
+    role = arn(default_synth.scheduler_role())
+    events_id, events = default_synth.events_function()
+    variables = events["Properties"]["Environment"]["Variables"]
+    assert variables["JOBWARDEN_DEADLINE_ROLE_ARN"] == role
+    assert variables["JOBWARDEN_DEADLINE_GROUP"] == "jobwarden-deadlines"
+    sweeps = default_synth.sweep_functions()
+    assert rendered(variables["JOBWARDEN_SWEEP_FUNCTIONS"]) == {
+        service: f"<{function_id}.Arn>" for service, (function_id, _) in sweeps.items()
+    }
+    for function_id, function in sweeps.values():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert env["JOBWARDEN_DEADLINE_ROLE_ARN"] == role
+        assert env["JOBWARDEN_DEADLINE_GROUP"] == "jobwarden-deadlines"
+        assert function_id != events_id
+
+
+def rendered(join: dict[str, Any]) -> Any:
+    """The JSON an Fn::Join of strings and GetAtts becomes, each GetAtt as `<id.Attr>`."""
+    delimiter, parts = join["Fn::Join"]
+    text = delimiter.join(
+        part if isinstance(part, str) else "<{}.{}>".format(*part["Fn::GetAtt"]) for part in parts
     )
+    return json.loads(text)
 
 
 @pytest.mark.parametrize("service", sorted(REGISTRY))
@@ -183,8 +287,10 @@ def test_sweeps_use_any_region_in_arns_when_several_are_swept(custom_synth: Synt
         "Resource": [{"Fn::Sub": any_region}],
     } in statements
     assert CODEBUILD_PROJECTS not in json.dumps(statements)
-    # The flow's own resources (table, topic, parameters) stay in the stack's region.
-    assert normalized(sweep_flow(custom_synth))[0] in statements
+    # The flow's own resources (table, topic, parameters, schedules) stay in the stack's
+    # region: the deadline checks are scheduled where the functions run.
+    for statement in normalized(sweep_flow(custom_synth)):
+        assert statement in statements
 
 
 def policy_documents(node: Any) -> list[dict[str, Any]]:
@@ -218,6 +324,7 @@ def test_no_allow_statement_anywhere_grants_every_action(
 def test_each_function_has_a_role_of_its_own_for_lambda_only(default_synth: Synth) -> None:
     functions = default_synth.of_type("AWS::Lambda::Function")
     roles = default_synth.of_type("AWS::IAM::Role")
+    roles.pop(default_synth.scheduler_role())
     assert sorted(default_synth.role_of(f) for f in functions) == sorted(roles)
     for role in roles.values():
         assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [

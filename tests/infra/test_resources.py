@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import Stack
-from aws_cdk import aws_sqs as sqs
-from aws_cdk.assertions import Match, Template
+import pytest
+from aws_cdk.assertions import Match
 from jobwarden.ledger import (
     BY_DAY_INDEX,
     BY_DAY_PARTITION,
@@ -20,9 +19,9 @@ from jobwarden.ledger import (
 from jobwarden.model import Action, Mode
 from jobwarden.policies import parse_policy, parse_settings
 from jobwarden.services import REGISTRY
+from jobwarden.services.base import ServiceAdapter
 
-from infra.constructs.events import EventsFunction, subscriptions
-from infra.constructs.function import LambdaAssets
+from infra.constructs.events import SubscriptionError, subscriptions
 from infra.constructs.parameters import example_policy_document
 from tests.infra.conftest import Synth
 
@@ -174,6 +173,8 @@ def test_one_sweep_function_per_registered_service(default_synth: Synth) -> None
             "JOBWARDEN_TOPIC_ARN": ref(topic_id),
             "JOBWARDEN_POLICY_PATH": "/jobwarden/policies/",
             "JOBWARDEN_SETTINGS_PARAMETER": "/jobwarden/settings",
+            "JOBWARDEN_DEADLINE_ROLE_ARN": arn(default_synth.scheduler_role()),
+            "JOBWARDEN_DEADLINE_GROUP": "jobwarden-deadlines",
             "POWERTOOLS_SERVICE_NAME": "jobwarden",
             "POWERTOOLS_METRICS_NAMESPACE": "JobWarden",
         }
@@ -231,60 +232,144 @@ def test_one_schedule_per_sweep_function(default_synth: Synth) -> None:
 
 def test_events_function_and_its_rules(default_synth: Synth) -> None:
     queue_id, _ = default_synth.only("AWS::SQS::Queue")
+    table_id, _ = default_synth.only("AWS::DynamoDB::Table")
+    topic_id, _ = default_synth.only("AWS::SNS::Topic")
     function_id, function = default_synth.events_function()
     props = function["Properties"]
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["arm64"]
-    assert props["MemorySize"] == 128
+    assert props["MemorySize"] == 256
     assert props["Timeout"] == 30
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Layers"] == [{"Fn::Sub": POWERTOOLS_LAYER}]
     assert props["DeadLetterConfig"] == {"TargetArn": arn(queue_id)}
-    assert props["Environment"]["Variables"] == {
+    variables = dict(props["Environment"]["Variables"])
+    assert "Fn::Join" in variables.pop("JOBWARDEN_SWEEP_FUNCTIONS")  # test_iam reads it
+    assert variables == {
+        "JOBWARDEN_TABLE": ref(table_id),
+        "JOBWARDEN_TOPIC_ARN": ref(topic_id),
+        "JOBWARDEN_POLICY_PATH": "/jobwarden/policies/",
+        "JOBWARDEN_SETTINGS_PARAMETER": "/jobwarden/settings",
+        "JOBWARDEN_DEADLINE_ROLE_ARN": arn(default_synth.scheduler_role()),
+        "JOBWARDEN_DEADLINE_GROUP": "jobwarden-deadlines",
         "POWERTOOLS_SERVICE_NAME": "jobwarden",
         "POWERTOOLS_METRICS_NAMESPACE": "JobWarden",
     }
-    patterns = [
+    rules = [
         r["Properties"]
         for r in default_synth.of_type("AWS::Events::Rule").values()
         if "EventPattern" in r["Properties"]
     ]
-    expected = subscriptions(sorted(REGISTRY))
-    assert sorted(p["EventPattern"]["source"][0] for p in patterns) == sorted(expected)
-    for rule in patterns:
-        (source,) = rule["EventPattern"]["source"]
-        assert rule["EventPattern"] == {
-            "source": [source],
-            "detail-type": list(expected[source]),
-        }
+    for rule in rules:
+        assert rule["State"] == "ENABLED"
         (target,) = rule["Targets"]
         assert target["Arn"] == arn(function_id)
         assert target["DeadLetterConfig"] == {"Arn": arn(queue_id)}
+        assert target["RetryPolicy"] == {
+            "MaximumEventAgeInSeconds": 3600,
+            "MaximumRetryAttempts": 3,
+        }
+        assert "Input" not in target  # the function reads the event itself
+    # EventBridge may invoke the function for these rules and nothing else.
+    permissions = [
+        p["Properties"]
+        for p in default_synth.of_type("AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == arn(function_id)
+    ]
+    assert len(permissions) == len(rules)
+    for permission in permissions:
+        assert permission["Principal"] == "events.amazonaws.com"
+        assert permission["Action"] == "lambda:InvokeFunction"
 
 
-def test_events_rules_for_every_known_service() -> None:
-    """All five services' rules, from the construct alone (the registry holds fewer today)."""
-    stack = Stack()
-    queue = sqs.Queue(stack, "Queue")
-    EventsFunction(
-        stack,
-        "Events",
-        services=["codebuild", "codebuild-batch", "glue", "batch", "amplify"],
-        assets=LambdaAssets(stack, "Assets"),
-        dead_letter_queue=queue,
-    )
-    template = Template.from_stack(stack)
-    template.resource_count_is("AWS::Events::Rule", 4)
-    for source, detail_types in {
-        "aws.codebuild": ["CodeBuild Build State Change"],
-        "aws.glue": ["Glue Job State Change", "Glue Job Run Status"],
-        "aws.batch": ["Batch Job State Change"],
-        "aws.amplify": ["Amplify Deployment Status Change"],
-    }.items():
-        template.has_resource_properties(
-            "AWS::Events::Rule",
-            {"EventPattern": {"source": [source], "detail-type": detail_types}},
-        )
+def test_events_rules_come_from_the_registered_adapters(
+    default_synth: Synth, custom_synth: Synth
+) -> None:
+    """Walk the registry: every declared (source, detail-type) pair is subscribed, once, and
+    nothing else is; one rule per source."""
+    declared: dict[str, set[str]] = {}
+    for adapter in REGISTRY.values():
+        for source, detail_type in adapter.events:
+            declared.setdefault(source, set()).add(detail_type)
+    for synth in (default_synth, custom_synth):
+        patterns = [
+            r["Properties"]["EventPattern"]
+            for r in synth.of_type("AWS::Events::Rule").values()
+            if "EventPattern" in r["Properties"]
+        ]
+        assert all(set(p) == {"source", "detail-type"} for p in patterns), patterns
+        sources = [source for p in patterns for source in p["source"]]
+        assert sorted(sources) == sorted(declared)  # one rule per source
+        for pattern in patterns:
+            (source,) = pattern["source"]
+            assert len(pattern["detail-type"]) == len(set(pattern["detail-type"]))
+            assert set(pattern["detail-type"]) == declared[source]
+            assert tuple(pattern["detail-type"]) == subscriptions(REGISTRY)[source]
+
+
+def fake_adapter(name: str, *events: tuple[str, str]) -> type[ServiceAdapter]:
+    return cast(type[ServiceAdapter], type(name, (), {"name": name, "events": events}))
+
+
+# What the five adapters declare (services/*.py); the registry holds fewer today.
+FIVE_SERVICES = {
+    "codebuild": fake_adapter("codebuild", ("aws.codebuild", "CodeBuild Build State Change")),
+    "codebuild-batch": fake_adapter(
+        "codebuild-batch", ("aws.codebuild", "CodeBuild Build State Change")
+    ),
+    "glue": fake_adapter(
+        "glue", ("aws.glue", "Glue Job State Change"), ("aws.glue", "Glue Job Run Status")
+    ),
+    "batch": fake_adapter("batch", ("aws.batch", "Batch Job State Change")),
+    "amplify": fake_adapter("amplify", ("aws.amplify", "Amplify Deployment Status Change")),
+    "quiet": fake_adapter("quiet"),  # declares no events: its sweeps list it in full
+}
+
+
+def test_subscriptions_merge_per_source_in_a_stable_order() -> None:
+    expected = {
+        "aws.amplify": ("Amplify Deployment Status Change",),
+        "aws.batch": ("Batch Job State Change",),
+        "aws.codebuild": ("CodeBuild Build State Change",),
+        "aws.glue": ("Glue Job State Change", "Glue Job Run Status"),
+    }
+    assert subscriptions(FIVE_SERVICES, FIVE_SERVICES) == expected
+    assert subscriptions(reversed(list(FIVE_SERVICES)), FIVE_SERVICES) == expected
+    assert list(subscriptions(FIVE_SERVICES, FIVE_SERVICES)) == sorted(expected)
+    assert subscriptions(["quiet"], FIVE_SERVICES) == {}
+    assert subscriptions(["glue", "quiet"], FIVE_SERVICES) == {
+        "aws.glue": ("Glue Job State Change", "Glue Job Run Status")
+    }
+
+
+@pytest.mark.parametrize(
+    ("adapters", "message"),
+    [
+        ({}, "no adapter is registered for service 'glue'"),
+        ({"glue": fake_adapter("glue", ("aws.glue", ""))}, "glue: malformed event"),
+        ({"glue": fake_adapter("glue", ("", "Glue Job Run Status"))}, "glue: malformed event"),
+    ],
+)
+def test_subscriptions_refuse_what_no_rule_can_match(
+    adapters: dict[str, type[ServiceAdapter]], message: str
+) -> None:
+    with pytest.raises(SubscriptionError, match=message):
+        subscriptions(["glue"], adapters)
+
+
+def test_deadline_schedule_group(default_synth: Synth) -> None:
+    _, group = default_synth.only("AWS::Scheduler::ScheduleGroup")
+    # Schedules delete themselves once they fire and point at this stack's functions.
+    assert group["DeletionPolicy"] == "Delete"
+    assert group["Properties"] == {
+        "Name": "jobwarden-deadlines",
+        "Tags": [{"Key": "project", "Value": "jobwarden"}],
+    }
+    # The stack creates no schedules itself: the functions do, one per watched job.
+    assert default_synth.of_type("AWS::Scheduler::Schedule") == {}
+    assert default_synth.template["Outputs"]["DeadlineScheduleGroup"] == {
+        "Value": "jobwarden-deadlines"
+    }
 
 
 def test_settings_parameter(default_synth: Synth) -> None:
@@ -304,8 +389,11 @@ def test_settings_parameter(default_synth: Synth) -> None:
         "regions": [],
         "prices": {},
         "ledger_retention_days": 90,
+        "reconcile_every_minutes": 30,
     }
-    assert parse_settings(settings["Value"]).mode is Mode.DRY_RUN
+    parsed = parse_settings(settings["Value"])
+    assert parsed.mode is Mode.DRY_RUN
+    assert parsed.reconcile_every_minutes == 30
 
 
 def test_one_example_policy_per_service_that_only_notifies(default_synth: Synth) -> None:
@@ -336,6 +424,17 @@ def test_alarms_notify_the_topic(default_synth: Synth) -> None:
         assert alarm["TreatMissingData"] == "notBreaching"
 
     def watched(alarm: dict[str, Any]) -> tuple[str, str, str]:
+        if "Metrics" in alarm:  # metric math: the sum of every service's malformed events
+            (total,) = [m for m in alarm["Metrics"] if m["ReturnData"]]
+            assert total["Expression"] == "SUM(METRICS())"
+            metrics = [m["MetricStat"] for m in alarm["Metrics"] if not m["ReturnData"]]
+            assert {m["Period"] for m in metrics} == {300}
+            assert {m["Stat"] for m in metrics} == {"Sum"}
+            return (
+                "math",
+                "+".join(sorted({m["Metric"]["MetricName"] for m in metrics})),
+                json.dumps(sorted(d["Value"] for m in metrics for d in m["Metric"]["Dimensions"])),
+            )
         dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
         return alarm["Namespace"], alarm["MetricName"], json.dumps(dimensions, sort_keys=True)
 
@@ -345,6 +444,9 @@ def test_alarms_notify_the_topic(default_synth: Synth) -> None:
         expected.add(("JobWarden", "StopFailures", json.dumps({"service": service})))
     events_id, _ = default_synth.events_function()
     expected.add(("AWS/Lambda", "Errors", json.dumps({"FunctionName": ref(events_id)})))
+    watched_services = sorted(s for s, adapter in REGISTRY.items() if adapter.events)
+    if watched_services:
+        expected.add(("math", "EventsMalformed", json.dumps(watched_services)))
     expected.add(
         (
             "AWS/SQS",
@@ -367,11 +469,28 @@ def test_dashboard_shows_decisions_and_stops_per_service(default_synth: Synth) -
         assert title in body
 
 
+def test_dashboard_shows_how_well_the_events_keep_the_index(default_synth: Synth) -> None:
+    _, dashboard = default_synth.only("AWS::CloudWatch::Dashboard")
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+
+    def shown(metric: str, service: str) -> bool:
+        return f'\\"JobWarden\\",\\"{metric}\\",\\"service\\",\\"{service}\\"' in body
+
+    for service, adapter in REGISTRY.items():
+        assert shown("MissedEvents", service)
+        for metric in ("EventsApplied", "EventsIgnored", "EventsMalformed"):
+            assert shown(metric, service) is bool(adapter.events), (metric, service)
+    assert shown("EventsIgnored", "unknown")  # events no adapter reads
+    assert "State-change events: applied, ignored, malformed" in body
+    assert "Missed events: active jobs only a full listing found" in body
+
+
 def test_outputs(default_synth: Synth) -> None:
     assert set(default_synth.template["Outputs"]) == {
         "LedgerTableName",
         "AlertsTopicArn",
         "DeadLetterQueueUrl",
+        "DeadlineScheduleGroup",
     }
 
 
@@ -403,6 +522,9 @@ def test_every_resource_is_tagged_with_the_project(default_synth: Synth) -> None
         "AWS::SQS::Queue",
         "AWS::Lambda::Function",
         "AWS::KMS::Key",
+        "AWS::IAM::Role",
+        "AWS::Scheduler::ScheduleGroup",
+        "AWS::Events::Rule",
     ):
         template.all_resources_properties(
             resource_type,

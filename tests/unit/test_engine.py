@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jobwarden.engine import decide, select_policy
+from jobwarden.engine import decide, next_deadline, select_policy
 from jobwarden.model import Action, Mode, Settings, Verdict
 
 from tests.conftest import NOW
@@ -254,3 +254,36 @@ def test_more_time_never_undoes_a_breach_while_running(scenario, later):
     again = decide(the_job, [the_policy], settings, NOW + timedelta(minutes=later), stops)
     if first.verdict in (Verdict.STOP, Verdict.NOTIFY, Verdict.HELD):
         assert again.verdict is first.verdict
+
+
+# --- deadlines ----------------------------------------------------------------------------
+
+
+def test_deadline_of_a_queued_job_is_its_queue_limit():
+    queued = job(queued_minutes=10, run_minutes=None)
+    deadline = next_deadline(queued, policy(max_queue_minutes=60, max_run_minutes=30), {})
+    assert deadline == queued.submitted_at + timedelta(minutes=60)
+    assert next_deadline(queued, policy(max_run_minutes=30), {}) is None
+
+
+def test_deadline_of_a_running_job_is_the_first_limit_it_will_pass():
+    running = job(run_minutes=10, compute="BUILD_GENERAL1_LARGE")  # $1.20 an hour
+    assert running.started_at is not None
+    by_time = next_deadline(running, policy(max_run_minutes=60, max_cost_usd=5), {})
+    assert by_time == running.started_at + timedelta(minutes=60)
+    by_cost = next_deadline(running, policy(max_run_minutes=600, max_cost_usd=0.6), {})
+    assert by_cost == running.started_at + timedelta(minutes=30)
+    assert next_deadline(running, policy(max_queue_minutes=5), {}) is None
+
+
+@given(scenarios())
+def test_a_job_is_within_its_limits_before_its_deadline_and_over_after(scenario):
+    the_job, the_policy, settings, _ = scenario
+    settings = replace(settings, kill_switch=False)
+    deadline = next_deadline(the_job, the_policy, {})
+    if deadline is None or deadline <= NOW:
+        return
+    before = decide(the_job, [the_policy], settings, deadline - timedelta(seconds=1))
+    after = decide(the_job, [the_policy], settings, deadline + timedelta(seconds=1))
+    assert before.verdict is Verdict.OK
+    assert after.verdict is not Verdict.OK

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 import pytest
 from jobwarden.alerts import MemoryAlerts
 from jobwarden.aws import Clients
+from jobwarden.index import Change, JobEvent, MemoryIndex
 from jobwarden.ledger import MemoryLedger
 from jobwarden.model import Action, Job, Mode, Outcome, Retry, Settings, Verdict
 from jobwarden.policies import Configuration, Problem
@@ -65,7 +66,11 @@ def sweeper(
     ledger, alerts = MemoryLedger(), MemoryAlerts()
     configuration = Configuration(settings, tuple(policies or (LIMIT,)), tuple(problems))
     clients = Clients(default_region="us-east-1")
-    return Sweeper(clients, ledger, alerts, configuration, {"fake": FakeAdapter}), ledger, alerts
+    return (
+        Sweeper(clients, ledger, alerts, configuration, adapters={"fake": FakeAdapter}),
+        ledger,
+        alerts,
+    )
 
 
 def test_enforce_stops_records_and_alerts():
@@ -197,7 +202,9 @@ def test_a_failing_alert_keeps_the_record():
     FakeAdapter.jobs = {"us-east-1": [fake_job("stuck", 95)]}
     ledger = MemoryLedger()
     configuration = Configuration(Settings(mode=Mode.ENFORCE), (LIMIT,))
-    sweep = Sweeper(Clients(), ledger, BrokenAlerts(), configuration, {"fake": FakeAdapter})
+    sweep = Sweeper(
+        Clients(), ledger, BrokenAlerts(), configuration, adapters={"fake": FakeAdapter}
+    )
     result = sweep.run("fake", NOW)
     assert result.stopped == 1
     assert result.errors == 1
@@ -226,7 +233,7 @@ def retry_sweeper(settings: Settings):
     RetryingAdapter.retries = []
     ledger, alerts = MemoryLedger(), MemoryAlerts()
     configuration = Configuration(settings, (RETRYING,))
-    sweep = Sweeper(Clients(), ledger, alerts, configuration, {"fake": RetryingAdapter})
+    sweep = Sweeper(Clients(), ledger, alerts, configuration, adapters={"fake": RetryingAdapter})
     return sweep, ledger
 
 
@@ -278,3 +285,94 @@ def test_dry_run_never_retries():
     assert FakeAdapter.stops == []
     assert RetryingAdapter.retries == []
     assert ledger.pending == {}
+
+
+class IndexedAdapter(FakeAdapter):
+    events = (("test.fake", "Fake Job State Change"),)
+    listings: ClassVar[int] = 0
+    described: ClassVar[list[list[str]]] = []
+
+    def list_active(self, now):
+        IndexedAdapter.listings += 1
+        yield from super().list_active(now)
+
+    def describe_many(self, job_ids, now, names=None):
+        IndexedAdapter.described.append(list(job_ids))
+        active = {job.job_id: job for job in self.jobs.get(self.region, [])}
+        return {job_id: active[job_id] for job_id in job_ids if job_id in active}
+
+
+def indexed_sweeper(index):
+    IndexedAdapter.listings = 0
+    IndexedAdapter.described = []
+    configuration = Configuration(Settings(mode=Mode.ENFORCE, reconcile_every_minutes=30), (LIMIT,))
+    return Sweeper(
+        Clients(),
+        MemoryLedger(),
+        MemoryAlerts(),
+        configuration,
+        adapters={"fake": IndexedAdapter},
+        index=index,
+    )
+
+
+def started(job_id, at=NOW):
+    return JobEvent("fake", "us-east-1", job_id, job_id.split(":")[0], "RUNNING", True, at)
+
+
+def test_sweeps_read_the_indexed_jobs_and_list_in_full_on_the_slower_cadence():
+    index = MemoryIndex()
+    sweep = indexed_sweeper(index)
+    FakeAdapter.jobs = {"us-east-1": [fake_job("stuck", 95), fake_job("unseen", 10)]}
+    index.observe(started("stuck:1"))
+
+    first = sweep.run("fake", NOW)  # never reconciled: a full listing
+    assert IndexedAdapter.listings == 1
+    assert first.missed == 1  # "unseen" had no event
+    assert {j.job_id for j in index.active("fake", "us-east-1")} == {"stuck:1", "unseen:1"}
+
+    FakeAdapter.jobs = {"us-east-1": [fake_job("unseen", 10)]}  # "stuck" was stopped
+    second = sweep.run("fake", NOW + timedelta(minutes=5))
+    assert IndexedAdapter.listings == 1  # no listing: the index's jobs, read in one call
+    assert IndexedAdapter.described == [["stuck:1", "unseen:1"]]
+    assert second.seen == 1
+    assert [j.job_id for j in index.active("fake", "us-east-1")] == ["unseen:1"]
+
+    sweep.run("fake", NOW + timedelta(minutes=31))
+    assert IndexedAdapter.listings == 2
+
+
+def test_services_without_events_are_always_listed_in_full():
+    index = MemoryIndex()
+    sweep = Sweeper(
+        Clients(),
+        MemoryLedger(),
+        MemoryAlerts(),
+        Configuration(Settings(), (LIMIT,)),
+        adapters={"fake": FakeAdapter},
+        index=index,
+    )
+    FakeAdapter.jobs = {"us-east-1": [fake_job("stuck", 95)]}
+    sweep.run("fake", NOW)
+    assert sweep.run("fake", NOW + timedelta(minutes=5)).seen == 1  # FakeAdapter: no events
+
+
+def test_a_listing_drops_indexed_jobs_whose_end_was_missed():
+    index = MemoryIndex()
+    sweep = indexed_sweeper(index)
+    index.observe(started("gone:1"))
+    FakeAdapter.jobs = {"us-east-1": []}
+    sweep.run("fake", NOW)
+    assert index.active("fake", "us-east-1") == []
+
+
+def test_the_index_ignores_late_and_repeated_events():
+    index = MemoryIndex()
+    end = replace(started("job:1", NOW + timedelta(minutes=1)), active=False, state="SUCCEEDED")
+    assert index.observe(end)[0] is Change.LEFT
+    assert index.observe(started("job:1"))[0] is Change.IGNORED
+    assert index.observe(end)[0] is Change.IGNORED
+    assert index.active("fake", "us-east-1") == []
+    assert index.observe(started("other:1", NOW))[0] is Change.ENTERED
+    assert index.observe(started("other:1", NOW - timedelta(minutes=1)))[0] is Change.IGNORED
+    assert index.observe(started("other:1", NOW))[0] is Change.UPDATED

@@ -1,4 +1,5 @@
-"""Scheduled sweep of one service (from the event's "service" or JOBWARDEN_SERVICE)."""
+"""Scheduled sweep of one service (from the event's "service" or JOBWARDEN_SERVICE), or,
+with {"check": {"service", "region", "job_id"}}, the deadline check of one job."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ def emit_metrics(result: SweepResult) -> None:
     metrics.add_metric(name="JobsNotified", unit=MetricUnit.Count, value=result.notified)
     metrics.add_metric(name="SweepErrors", unit=MetricUnit.Count, value=result.errors)
     metrics.add_metric(name="StopFailures", unit=MetricUnit.Count, value=result.stop_failures)
+    metrics.add_metric(name="MissedEvents", unit=MetricUnit.Count, value=result.missed)
 
 
 @logger.inject_lambda_context
@@ -54,8 +56,17 @@ def emit_metrics(result: SweepResult) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     current = runtime()
-    service = service_of(event, current.env.service)
-    result = current.sweeper().run(service, datetime.now(UTC))
+    check = event.get("check")
+    service = service_of(check or event, current.env.service)
+    # Deadlines target the function itself, by its unqualified ARN (the one their role may call).
+    function_arn = ":".join(context.invoked_function_arn.split(":")[:7])
+    sweeper = current.sweeper(function_arn=function_arn, service=service)
+    now = datetime.now(UTC)
+    if check:
+        region, job_id = str(check["region"]), str(check["job_id"])
+        result = sweeper.check(service, region, job_id, str(check.get("name", "")), now)
+    else:
+        result = sweeper.run(service, now)
     emit_metrics(result)
     logger.info("sweep finished", extra=result.summary())
     if result.every_region_failed:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from jobwarden.local.emulator import ACCOUNT_ID, AwsError, Handler, ServiceFill, page
+import time_machine
+
+from jobwarden.aws import Clients
+from jobwarden.local.account import create_codebuild_project
+from jobwarden.local.emulator import ACCOUNT_ID, AwsError, Emulator, Handler, ServiceFill, page
 
 PHASE_ORDER = (
     "SUBMITTED",
@@ -174,3 +178,69 @@ def _phase(kind: str, start: datetime, end: datetime, status: str) -> dict[str, 
 
 def _close(phase: dict[str, Any], end: datetime, status: str) -> None:
     phase.update(_phase(phase["phaseType"], phase["startTime"], end, status))
+
+
+DEMO_POLICIES: dict[str, dict[str, Any]] = {
+    "nightly-builds": {
+        "description": "Nightly builds finish within the hour; anything longer is hung.",
+        "match": {"services": ["codebuild"], "names": ["nightly-*"]},
+        "limits": {"max_run_minutes": 60},
+        "action": "stop",
+        "priority": 10,
+    },
+    "all-builds": {
+        "description": "Every build: an hour in the queue or four hours running is too long.",
+        "match": {"services": ["codebuild"]},
+        "limits": {"max_queue_minutes": 60, "max_run_minutes": 240, "max_cost_usd": 25},
+        "action": "stop",
+        "priority": 100,
+    },
+}
+
+
+def seed_demo(emulator: Emulator, clients: Clients, now: datetime) -> dict[str, str]:
+    """Four interesting builds over 150 finished ones (two pages of ListBuilds)."""
+    codebuild = clients.client("codebuild")
+    fill = emulator.fill("codebuild")
+    for name, tags in {
+        "web-app": {"team": "web"},
+        "nightly-etl": {"team": "data"},
+        "docs-site": {"team": "docs"},
+        "nightly-backfill": {"team": "data", "jobwarden:exempt": "true"},
+    }.items():
+        create_codebuild_project(clients, name, tags)
+
+    def start(project: str, ago: timedelta, run_after: timedelta | None = None) -> str:
+        with time_machine.travel(now - ago, tick=False):
+            build_id: str = codebuild.start_build(projectName=project)["build"]["id"]
+        if run_after is not None:
+            with time_machine.travel(now - ago + run_after, tick=False):
+                fill.advance(build_id, "BUILD")
+        return build_id
+
+    for n in range(150):
+        history = start(
+            "docs-site", timedelta(hours=30) - timedelta(minutes=10 * n), timedelta(minutes=1)
+        )
+        with time_machine.travel(
+            now - timedelta(hours=30) + timedelta(minutes=10 * n + 6), tick=False
+        ):
+            fill.finish(history)
+    return {
+        "web-app (queued 3 h)": start("web-app", timedelta(hours=3)),
+        "nightly-etl (running 2 h, 60 min limit)": start(
+            "nightly-etl", timedelta(hours=2), timedelta(minutes=2)
+        ),
+        "docs-site (healthy, 10 min)": start(
+            "docs-site", timedelta(minutes=12), timedelta(minutes=2)
+        ),
+        "nightly-backfill (exempt, running 2 h)": start(
+            "nightly-backfill", timedelta(hours=2), timedelta(minutes=2)
+        ),
+    }
+
+
+def describe_for_demo(clients: Clients, ids: dict[str, str]) -> dict[str, str]:
+    """Build id -> its status and phase, read back through BatchGetBuilds."""
+    builds = clients.client("codebuild").batch_get_builds(ids=list(ids.values()))["builds"]
+    return {b["id"]: f"{b['buildStatus']} ({b['currentPhase']})" for b in builds}

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ParamValidationError
 from botocore.handlers import BUILTIN_HANDLERS
-from botocore.model import OperationModel
+from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 from botocore.validate import validate_parameters
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -51,6 +51,10 @@ class ServiceFill:
 
     service: ClassVar[str]  # botocore service name, e.g. "codebuild"
     name: ClassVar[str] = ""  # defaults to `service`
+    # Members the model marks required in a response shape but the real service leaves out
+    # (shape name -> member names), each with its evidence where the fill sets it: the
+    # response check accepts their absence there, and nowhere else.
+    omitted_required: ClassVar[dict[str, frozenset[str]]] = {}
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -82,10 +86,10 @@ class Emulator:
     def fill(self, name: str) -> Any:
         return self.fills[name]
 
-    def _handler(self, service: str, operation: str) -> Handler | None:
+    def _fill_for(self, service: str, operation: str) -> ServiceFill | None:
         for fill in self.fills.values():
             if fill.service == service and operation in fill.operations():
-                return fill.operations()[operation]
+                return fill
         return None
 
     def __enter__(self) -> Emulator:
@@ -96,9 +100,10 @@ class Emulator:
         _ACTIVE.remove(self)
 
     def answer(self, model: OperationModel, params: dict[str, Any], region: str) -> Any:
-        handler = self._handler(model.service_model.service_name, model.name)
-        if handler is None:
+        fill = self._fill_for(model.service_model.service_name, model.name)
+        if fill is None:
             return None
+        handler = fill.operations()[model.name]
         self.calls.append((model.service_model.service_name, model.name))
         if model.input_shape is not None:
             validate_parameters(params, model.input_shape)
@@ -108,11 +113,37 @@ class Emulator:
             return _error_response(model, error)
         if model.output_shape is not None:
             try:
-                validate_parameters(body, model.output_shape)
+                checked = _with_omitted(body, model.output_shape, fill.omitted_required)
+                validate_parameters(checked, model.output_shape)
             except ParamValidationError as error:
                 raise ContractError(f"{model.name} response breaks the model: {error}") from None
         metadata = {"HTTPStatusCode": 200, "RequestId": "emulated"}
         return AWSResponse(None, 200, {}, None), {**body, "ResponseMetadata": metadata}
+
+
+# Stand-ins for an omitted required member while the response is checked, by shape type.
+_STAND_INS: dict[str, Any] = {"long": 0, "integer": 0, "string": "", "boolean": False}
+
+
+def _with_omitted(value: Any, shape: Shape, omitted: dict[str, frozenset[str]]) -> Any:
+    """A copy of a response with a stand-in for each required member the service is known to
+    omit, so that the model check passes there and only there."""
+    if not omitted:
+        return value
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        members = shape.members
+        checked = {
+            key: _with_omitted(item, members[key], omitted) if key in members else item
+            for key, item in value.items()
+        }
+        for name in omitted.get(shape.name, frozenset()) - checked.keys():
+            checked[name] = _STAND_INS[members[name].type_name]
+        return checked
+    if isinstance(shape, ListShape) and isinstance(value, list):
+        return [_with_omitted(item, shape.member, omitted) for item in value]
+    if isinstance(shape, MapShape) and isinstance(value, dict):
+        return {key: _with_omitted(item, shape.value, omitted) for key, item in value.items()}
+    return value
 
 
 def _error_response(model: OperationModel, error: AwsError) -> Any:
@@ -159,9 +190,13 @@ def emulated_account(clock: Callable[[], datetime] | None = None) -> Iterator[Em
     """moto's account with every fill installed: what the demo and the tests run against."""
     from moto import mock_aws
 
+    from jobwarden.local.amplify import AmplifyFill
+    from jobwarden.local.batch import BatchFill
     from jobwarden.local.codebuild import CodeBuildFill
+    from jobwarden.local.codebuild_batch import CodeBuildBatchFill
+    from jobwarden.local.glue import GlueRunsFill
 
     with mock_aws(), Emulator(clock) as emulator:
-        for fill in (CodeBuildFill,):
+        for fill in (CodeBuildFill, CodeBuildBatchFill, GlueRunsFill, BatchFill, AmplifyFill):
             emulator.add(fill)
         yield emulator

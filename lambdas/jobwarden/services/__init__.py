@@ -15,4 +15,4 @@ def register(adapter: type[ServiceAdapter]) -> type[ServiceAdapter]:
 
 
 # Registrations: importing a module registers its adapter.
-from jobwarden.services import codebuild  # noqa: E402,F401
+from jobwarden.services import amplify, batch, codebuild, codebuild_batch, glue  # noqa: E402,F401

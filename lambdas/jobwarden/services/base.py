@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
 from jobwarden.aws import Clients
+from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome, PendingRetry, Settings
 
 
@@ -60,6 +61,26 @@ class ServiceAdapter(ABC):
         return results
 
     supports_retry: ClassVar[bool] = False
+    # (EventBridge source, detail-type) pairs `from_event` reads; the stack subscribes to them.
+    events: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
+        """Read one of `events`; None when it is not about a job of this service. Raises
+        KeyError, TypeError or ValueError when a field it needs is missing or malformed."""
+        return None
+
+    def describe(self, job_id: str, now: datetime, name: str = "") -> Job | None:
+        """Re-read one job: the Job while it is active, None once it has ended or is gone."""
+        return self.describe_many([job_id], now, {job_id: name}).get(job_id)
+
+    def describe_many(
+        self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
+    ) -> dict[str, Job]:
+        """The active ones among `job_ids`, read with as few calls as the service allows.
+
+        `names` (job id -> job name) serves services that address a job by name and id."""
+        raise NotImplementedError(f"{self.name} cannot read single jobs")
 
     def retry(self, pending: PendingRetry, attempt: int) -> Outcome | None:
         """Start a stopped job again: RETRIED, or None while it is still stopping."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome
 from jobwarden.pricing import codebuild_basis
 from jobwarden.services import register
@@ -18,6 +19,8 @@ from jobwarden.services.base import Grant, ServiceAdapter, error_code
 MAX_BUILD_AGE = timedelta(hours=36 + 8)
 QUEUED_PHASES = frozenset({"SUBMITTED", "QUEUED"})
 BATCH_LIMIT = 100  # BatchGetBuilds and BatchGetProjects take at most 100 names
+# The state-change event writes its start time like "Sep 1, 2017 4:12:29 PM" (UTC).
+EVENT_TIME_FORMAT = "%b %d, %Y %I:%M:%S %p"
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -39,6 +42,8 @@ class CodeBuildBuilds(ServiceAdapter):
         ),
     )
 
+    events = (("aws.codebuild", "CodeBuild Build State Change"),)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._client = self.clients.client("codebuild", self.region)
@@ -56,6 +61,34 @@ class CodeBuildBuilds(ServiceAdapter):
                 yield self.to_job(build)
             if any(b["startTime"] < oldest for b in builds):
                 return
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
+        detail = event["detail"]
+        build_arn = detail["build-id"]
+        started = detail.get("additional-information", {}).get("build-start-time")
+        status = detail["build-status"]
+        return JobEvent(
+            service=cls.name,
+            region=event["region"],
+            job_id=build_arn.split(":build/", 1)[1] if ":build/" in build_arn else build_arn,
+            name=detail["project-name"],
+            state=status,
+            active=status == "IN_PROGRESS",
+            at=datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
+            submitted_at=(
+                datetime.strptime(started, EVENT_TIME_FORMAT).replace(tzinfo=UTC)
+                if started
+                else None
+            ),
+        )
+
+    def describe_many(
+        self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
+    ) -> dict[str, Job]:
+        active = [b for b in self._describe(list(job_ids)) if b["buildStatus"] == "IN_PROGRESS"]
+        self._load_tags({b["projectName"] for b in active})
+        return {build["id"]: self.to_job(build) for build in active}
 
     def _describe(self, ids: list[str]) -> list[dict[str, Any]]:
         builds: list[dict[str, Any]] = []

@@ -1,0 +1,203 @@
+"""Amplify Hosting jobs: each branch's jobs newest first, stopped with StopJob, retried with
+StartJob (jobType RETRY)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from jobwarden.index import JobEvent
+from jobwarden.model import Job, Outcome, PendingRetry
+from jobwarden.pricing import amplify_basis
+from jobwarden.services import register
+from jobwarden.services.base import Grant, ServiceAdapter, error_code
+
+# A build times out after at most 120 minutes, but Amplify documents no limit on how long a
+# job waits for a build instance (behind the branch's running job, or the account's quota of
+# concurrent jobs). So listing a branch newest first stops only a day back: far past any build,
+# and a job still queued after a day has been seen by every sweep of that day.
+MAX_JOB_AGE = timedelta(hours=24)
+ACTIVE = frozenset({"PENDING", "PROVISIONING", "RUNNING"})
+QUEUED = frozenset({"PENDING", "PROVISIONING"})  # waiting for, or getting, a build instance
+ENDED = frozenset({"SUCCEED", "FAILED", "CANCELLED"})
+DEFAULT_COMPUTE_TYPE = "STANDARD_8GB"  # what Amplify builds on when the app sets no jobConfig
+APPS_PAGE, BRANCHES_PAGE, JOBS_PAGE = 100, 50, 50  # the largest page each list call allows
+REASON_LIMIT = 255  # StartJob's jobReason
+
+
+def qualified_id(app_id: str, branch: str, job_id: str) -> str:
+    """Amplify numbers jobs per branch, so jobwarden names a job by its app and branch too."""
+    return f"{app_id}/{branch}/{job_id}"
+
+
+@register
+class AmplifyJobs(ServiceAdapter):
+    name = "amplify"
+    grants = (
+        Grant(
+            ("amplify:ListApps",),
+            why_any_resource="ListApps has no resource type; it lists the whole account",
+        ),
+        Grant(
+            ("amplify:GetApp", "amplify:ListBranches"),
+            ("arn:{partition}:amplify:{region}:{account}:apps/*",),
+        ),
+        Grant(
+            ("amplify:GetBranch", "amplify:ListJobs"),
+            ("arn:{partition}:amplify:{region}:{account}:apps/*/branches/*",),
+        ),
+        Grant(
+            ("amplify:GetJob", "amplify:StopJob", "amplify:StartJob"),
+            ("arn:{partition}:amplify:{region}:{account}:apps/*/branches/*/jobs/*",),
+        ),
+    )
+    supports_retry = True
+    events = (("aws.amplify", "Amplify Deployment Status Change"),)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client = self.clients.client("amplify", self.region)
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
+        """STARTED, SUCCEED or FAILED. The event names the app by id only, so the index's
+        name is "<app id>/<branch>" until a listing reads the app's name."""
+        detail = event["detail"]
+        app_id, branch, job_id = detail["appId"], detail["branchName"], detail["jobId"]
+        status = detail["jobStatus"]
+        return JobEvent(
+            service=cls.name,
+            region=event["region"],
+            job_id=qualified_id(app_id, branch, job_id),
+            name=f"{app_id}/{branch}",
+            state=status,
+            active=status not in ENDED,
+            at=datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
+        )
+
+    def describe_many(
+        self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
+    ) -> dict[str, Job]:
+        found: dict[str, Job] = {}
+        for qualified in job_ids:
+            app_id, branch_name, job_id = qualified.split("/", 2)
+            details = {"app_id": app_id, "branch": branch_name, "job_id": job_id}
+            try:
+                summary = self._get_job(details)["summary"]
+                if summary["status"] not in ACTIVE:
+                    continue
+                app = self._client.get_app(appId=app_id)["app"]
+                branch = self._client.get_branch(appId=app_id, branchName=branch_name)["branch"]
+            except ClientError as error:
+                if error_code(error) != "NotFoundException":
+                    raise
+                continue  # deleted with its branch or app
+            found[qualified] = self.to_job(app, branch, summary)
+        return found
+
+    def list_active(self, now: datetime) -> Iterator[Job]:
+        oldest = now - MAX_JOB_AGE
+        for app in self._items("list_apps", "apps", APPS_PAGE):
+            for branch in self._items(
+                "list_branches", "branches", BRANCHES_PAGE, appId=app["appId"]
+            ):
+                yield from self._active_jobs(app, branch, oldest)
+
+    def _active_jobs(
+        self, app: dict[str, Any], branch: dict[str, Any], oldest: datetime
+    ) -> Iterator[Job]:
+        jobs = self._items(
+            "list_jobs",
+            "jobSummaries",
+            JOBS_PAGE,
+            appId=app["appId"],
+            branchName=branch["branchName"],
+        )
+        for summary in jobs:
+            if summary["startTime"] < oldest:
+                return  # newest first: every job after this one is older still
+            if summary["status"] in ACTIVE:
+                yield self.to_job(app, branch, summary)
+
+    def _items(self, operation: str, key: str, size: int, **params: str) -> Iterator[Any]:
+        """Every item of a paginated list call, fetching the next page only when needed."""
+        pages = self._client.get_paginator(operation).paginate(
+            **params, PaginationConfig={"PageSize": size}
+        )
+        for page in pages:
+            yield from page.get(key, [])
+
+    def to_job(self, app: dict[str, Any], branch: dict[str, Any], summary: dict[str, Any]) -> Job:
+        app_id, branch_name, job_id = app["appId"], branch["branchName"], summary["jobId"]
+        details = {"app_id": app_id, "branch": branch_name, "job_id": job_id}
+        status, started_at = summary["status"], None
+        if status not in QUEUED:
+            steps = self._get_job(details)["steps"]
+            started_at = min((s["startTime"] for s in steps), default=summary["startTime"])
+            status = f"{status} ({steps[-1]['stepName']})" if steps else status
+        compute_type = app.get("jobConfig", {}).get("buildComputeType", DEFAULT_COMPUTE_TYPE)
+        return Job(
+            service=self.name,
+            job_id=qualified_id(app_id, branch_name, job_id),
+            name=f"{app['name']}/{branch_name}",
+            region=self.region,
+            status=status,
+            submitted_at=summary["startTime"],
+            started_at=started_at,
+            tags={**app.get("tags", {}), **branch.get("tags", {})},
+            cost_basis=amplify_basis(compute_type),
+            arn=summary["jobArn"],
+            details=details,
+            # A retry runs the same commit under a new job id: count attempts per commit.
+            lineage=f"{app_id}/{branch_name}/{summary['commitId']}",
+        )
+
+    def stop(self, job: Job, reason: str) -> Outcome:
+        """StopJob takes no reason; the ledger and the alert carry it."""
+        try:
+            summary = self._client.stop_job(**_job_params(job.details))["jobSummary"]
+        except ClientError as error:
+            if error_code(error) not in ("BadRequestException", "NotFoundException"):
+                raise
+            if self._still_active(job.details):
+                raise
+            return Outcome.ALREADY_FINISHED
+        if summary["status"] in ("SUCCEED", "FAILED"):
+            return Outcome.ALREADY_FINISHED
+        return Outcome.STOPPED  # CANCELLING or CANCELLED
+
+    def retry(self, pending: PendingRetry, attempt: int) -> Outcome | None:
+        """Start the stopped job's commit again, once the stopped job has ended.
+
+        Amplify has one kind of retry, so the policy's retry type does not matter here.
+        """
+        if self._get_job(pending.details)["summary"]["status"] not in ENDED:
+            return None  # still CANCELLING
+        reason = f"jobwarden retry {attempt} after a stop under policy {pending.policy}"
+        self._client.start_job(
+            **_job_params(pending.details), jobType="RETRY", jobReason=reason[:REASON_LIMIT]
+        )
+        return Outcome.RETRIED
+
+    def _get_job(self, details: Mapping[str, Any]) -> dict[str, Any]:
+        return self._client.get_job(**_job_params(details))["job"]  # type: ignore[no-any-return]
+
+    def _still_active(self, details: Mapping[str, Any]) -> bool:
+        """Re-read a job whose stop was refused: the refusal may only mean it has ended."""
+        try:
+            return self._get_job(details)["summary"]["status"] in ACTIVE
+        except ClientError as error:
+            if error_code(error) == "NotFoundException":
+                return False  # deleted with its branch or app: it runs no more
+            raise
+
+
+def _job_params(details: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "appId": details["app_id"],
+        "branchName": details["branch"],
+        "jobId": details["job_id"],
+    }

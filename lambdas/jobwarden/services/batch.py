@@ -1,0 +1,259 @@
+"""AWS Batch jobs: every job queue, each active status, stopped with TerminateJob.
+
+Queue time is the time before a job runs. Batch stamps `startedAt` when a job moves from
+STARTING to RUNNING and records no time for entering STARTING, so a STARTING job (placed,
+still pulling its image) still counts as queued: a job stuck there is caught by a queue-time
+limit like one stuck in RUNNABLE, and its run time starts at `startedAt`.
+
+Array jobs are judged on the parent, which Batch keeps in PENDING while its children run:
+the parent has started once any child has, and its cost is the children's. Children are
+never listed separately; terminating the parent terminates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from jobwarden.index import JobEvent
+from jobwarden.model import CostBasis, Job, Outcome
+from jobwarden.pricing import batch_basis
+from jobwarden.services import register
+from jobwarden.services.base import Grant, ServiceAdapter, error_code
+
+# Lifecycle order: a job moving on while the statuses are listed one by one is seen again
+# under its new status (and de-duplicated), never missed.
+ACTIVE_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
+FINISHED_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
+# Statuses in which an array child has (or had) a `startedAt`.
+CHILD_RAN_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
+DESCRIBE_LIMIT = 100  # DescribeJobs takes at most 100 job ids
+REASON_LIMIT = 1024  # TerminateJob's reason
+# SageMaker training queues hold service jobs (ListServiceJobs/TerminateServiceJob), not jobs.
+SERVICE_JOB_QUEUE_TYPES = frozenset({"SAGEMAKER_TRAINING"})
+
+
+@register
+class BatchJobs(ServiceAdapter):
+    name = "batch"
+    grants = (
+        Grant(
+            ("batch:DescribeJobQueues", "batch:ListJobs", "batch:DescribeJobs"),
+            why_any_resource="Batch's Describe and List actions support no resource-level "
+            "permissions",
+        ),
+        Grant(("batch:TerminateJob",), ("arn:{partition}:batch:{region}:{account}:job/*",)),
+    )
+
+    events = (("aws.batch", "Batch Job State Change"),)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client = self.clients.client("batch", self.region)
+        self._queue_tags: dict[str, dict[str, str]] = {}
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
+        """The event's detail is the job's DescribeJobs detail; array children are skipped."""
+        detail = event["detail"]
+        if _is_child(detail):
+            return None
+        status = detail["status"]
+        return JobEvent(
+            service=cls.name,
+            region=event["region"],
+            job_id=detail["jobId"],
+            name=detail["jobName"],
+            state=status,
+            active=status in ACTIVE_STATUSES,
+            at=datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
+            submitted_at=_time(detail["createdAt"]),
+            running_since=_run_start(detail),
+        )
+
+    def describe_many(
+        self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
+    ) -> dict[str, Job]:
+        found: dict[str, Job] = {}
+        for chunk in _chunks(list(job_ids), DESCRIBE_LIMIT):
+            for detail in self._client.describe_jobs(jobs=chunk).get("jobs", []):
+                if detail["status"] in ACTIVE_STATUSES and not _is_child(detail):
+                    tags = self._tags_of_queue(detail["jobQueue"])
+                    found[detail["jobId"]] = self.to_job(detail, tags, now)
+        return found
+
+    def _tags_of_queue(self, queue: str) -> dict[str, str]:
+        if queue not in self._queue_tags:
+            queues = self._client.describe_job_queues(jobQueues=[queue]).get("jobQueues", [])
+            self._queue_tags[queue] = queues[0].get("tags", {}) if queues else {}
+        return self._queue_tags[queue]
+
+    def list_active(self, now: datetime) -> Iterator[Job]:
+        for queue in self._job_queues():
+            ids = self._active_ids(queue["jobQueueArn"])
+            for chunk in _chunks(ids, DESCRIBE_LIMIT):
+                for detail in self._client.describe_jobs(jobs=chunk).get("jobs", []):
+                    if detail["status"] in ACTIVE_STATUSES and not _is_child(detail):
+                        yield self.to_job(detail, queue.get("tags", {}), now)
+
+    def _job_queues(self) -> Iterator[dict[str, Any]]:
+        for page in self._client.get_paginator("describe_job_queues").paginate():
+            for queue in page.get("jobQueues", []):
+                if queue.get("jobQueueType") not in SERVICE_JOB_QUEUE_TYPES:
+                    yield queue
+
+    def _active_ids(self, queue_arn: str) -> list[str]:
+        paginator = self._client.get_paginator("list_jobs")
+        ids: dict[str, None] = {}  # ordered and de-duplicated
+        for status in ACTIVE_STATUSES:
+            for page in paginator.paginate(jobQueue=queue_arn, jobStatus=status):
+                for summary in page.get("jobSummaryList", []):
+                    if not _is_child(summary):
+                        ids[summary["jobId"]] = None
+        return list(ids)
+
+    def to_job(
+        self, detail: Mapping[str, Any], queue_tags: Mapping[str, str], now: datetime
+    ) -> Job:
+        """One job from its DescribeJobs detail (the shape Batch's state-change events carry).
+
+        Tags are the job queue's, overridden by the job's own.
+        """
+        basis = cost_basis(detail)
+        started_at = _run_start(detail)
+        status = detail["status"]
+        array = detail.get("arrayProperties", {})
+        if "size" in array:
+            runs = self._child_runs(detail["jobId"], array.get("statusSummary"), now)
+            started_at = min((start for start, _ in runs), default=None)
+            basis = _scaled(basis, _mean_concurrency(runs, started_at, now))
+            status = _array_status(status, array)
+        return Job(
+            service=self.name,
+            job_id=detail["jobId"],
+            name=detail["jobName"],
+            region=self.region,
+            status=status,
+            submitted_at=_queued_since(detail),
+            started_at=started_at,
+            tags={**queue_tags, **detail.get("tags", {})},
+            cost_basis=basis,
+            arn=detail.get("jobArn"),
+            details={"jobQueue": detail["jobQueue"]},
+        )
+
+    def _child_runs(
+        self, parent_id: str, summary: Mapping[str, int] | None, now: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """(start, end or now) of every child that has run; no calls while none has."""
+        if summary is not None and not any(summary.get(s) for s in CHILD_RAN_STATUSES):
+            return []
+        paginator = self._client.get_paginator("list_jobs")
+        runs = []
+        for status in CHILD_RAN_STATUSES:
+            for page in paginator.paginate(arrayJobId=parent_id, jobStatus=status):
+                for child in page.get("jobSummaryList", []):
+                    if child.get("startedAt"):
+                        end = _time(child["stoppedAt"]) if child.get("stoppedAt") else now
+                        runs.append((_time(child["startedAt"]), end))
+        return runs
+
+    def stop(self, job: Job, reason: str) -> Outcome:
+        reason = reason[:REASON_LIMIT]
+        try:
+            self._client.terminate_job(jobId=job.job_id, reason=reason)
+        except ClientError as error:
+            if error_code(error) != "ClientException" or self._status(job) not in FINISHED_STATUSES:
+                raise
+            return Outcome.ALREADY_FINISHED
+        # TerminateJob answers nothing and may accept a job that has already ended: read it
+        # back. A job still active is stopping; one that failed carrying our reason is ours;
+        # any other ending came first.
+        detail = self._describe(job)
+        if detail is None or detail["status"] == "SUCCEEDED":
+            return Outcome.ALREADY_FINISHED
+        if detail["status"] == "FAILED" and reason not in detail.get("statusReason", ""):
+            return Outcome.ALREADY_FINISHED
+        return Outcome.STOPPED
+
+    def _describe(self, job: Job) -> dict[str, Any] | None:
+        jobs = self._client.describe_jobs(jobs=[job.job_id]).get("jobs", [])
+        return jobs[0] if jobs else None
+
+    def _status(self, job: Job) -> str | None:
+        detail = self._describe(job)
+        return detail["status"] if detail else None
+
+
+def cost_basis(detail: Mapping[str, Any]) -> CostBasis | None:
+    """vCPU (and, on Fargate, memory) of one job; None where the job has no single container
+    (multi-node, EKS or ECS-properties jobs) to read them from."""
+    container = detail.get("container") or {}
+    required = {r["type"]: r["value"] for r in container.get("resourceRequirements", [])}
+    vcpus = required.get("VCPU", container.get("vcpus"))
+    memory = required.get("MEMORY", container.get("memory"))
+    if vcpus is None:
+        return None
+    fargate = "FARGATE" in detail.get("platformCapabilities", [])
+    architecture = container.get("runtimePlatform", {}).get("cpuArchitecture", "X86_64")
+    return batch_basis(
+        "FARGATE" if fargate else "EC2", float(vcpus), float(memory or 0), architecture
+    )
+
+
+def _is_child(job: Mapping[str, Any]) -> bool:
+    """An array child (`<parent>:<index>`) or a multi-node node (`<job>#<node>`): the parent
+    or main job speaks for it."""
+    job_id: str = job["jobId"]
+    return "index" in job.get("arrayProperties", {}) or ":" in job_id or "#" in job_id
+
+
+def _run_start(detail: Mapping[str, Any]) -> datetime | None:
+    if detail["status"] == "RUNNING" and detail.get("startedAt"):
+        return _time(detail["startedAt"])
+    return None
+
+
+def _queued_since(detail: Mapping[str, Any]) -> datetime:
+    """When the current wait began: creation, or, for a job back in the queue to retry, the
+    end of its last attempt (its earlier runs are not queue time)."""
+    since = detail["createdAt"]
+    if detail["status"] != "RUNNING":
+        ends = [a["stoppedAt"] for a in detail.get("attempts", []) if a.get("stoppedAt")]
+        since = max([since, *ends])
+    return _time(since)
+
+
+def _mean_concurrency(
+    runs: list[tuple[datetime, datetime]], started_at: datetime | None, now: datetime
+) -> float:
+    """Children running on average since the first started: cost = rate x this x run time."""
+    if started_at is None:
+        return 1.0
+    elapsed = (now - started_at).total_seconds()
+    child_seconds = sum((end - start).total_seconds() for start, end in runs)
+    return child_seconds / elapsed if elapsed > 0 else float(len(runs))
+
+
+def _scaled(basis: CostBasis | None, factor: float) -> CostBasis | None:
+    if basis is None:
+        return None
+    return CostBasis(tuple((key, quantity * factor) for key, quantity in basis.components))
+
+
+def _array_status(status: str, array: Mapping[str, Any]) -> str:
+    counts = array.get("statusSummary", {})
+    children = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    return f"{status} (array of {array['size']}{': ' + children if children else ''})"
+
+
+def _time(epoch_millis: int) -> datetime:
+    return datetime.fromtimestamp(epoch_millis / 1000, UTC)
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,239 @@
+"""Glue job runs: every job's runs newest first, stopped in batches with BatchStopJobRun.
+
+Queue time: a run is queued while it is WAITING (for capacity, or behind the job's
+MaxConcurrentRuns with job run queuing) and while it is STARTING (Glue is still acquiring its
+workers). In neither does it do any of the job's work yet, and a run held there is what a
+policy's `max_queue_minutes` is for; so `started_at` is None, and no run time or cost accrues.
+Once RUNNING, `started_at` is StartedOn, the only start time the API gives: GetJobRun has no
+time at which a run left STARTING or WAITING, so run time and cost include those minutes of
+start-up (an overestimate by the start-up time, never an underestimate).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from jobwarden.index import JobEvent
+from jobwarden.model import Job, Outcome
+from jobwarden.pricing import glue_basis
+from jobwarden.services import register
+from jobwarden.services.base import Grant, ServiceAdapter, error_code
+
+ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
+QUEUED_STATES = frozenset({"STARTING", "WAITING"})
+# A run consumes resources for at most its Timeout, and Glue caps Timeout at 10080 minutes
+# (7 days; see the Timeout field of JobRun in botocore's Glue model). Before that clock starts
+# a run may wait (WAITING) or start (STARTING); we allow another 7 days for that, so a run
+# whose StartedOn is older than 14 days cannot still be active, and listing a job's runs
+# newest first can stop there.
+MAX_RUN_AGE = timedelta(minutes=10080) * 2
+JOBS_PAGE_SIZE = 100  # GetJobs returns whole job definitions; it takes up to 1000
+RUNS_PAGE_SIZE = 200  # GetJobRuns' largest page
+STOP_BATCH = 25  # BatchStopJobRun takes at most 25 run ids, all of one job
+
+
+class StopRefused(Exception):
+    """BatchStopJobRun refused one run, and the run is still active."""
+
+
+@register
+class GlueJobRuns(ServiceAdapter):
+    """Job runs of every Glue job in the region. Glue has no ARN for a run: a run's tags are
+    its job's (GetTags on the job ARN), read once per job per sweep.
+
+    The job ARN needs the account id and partition, which GetJobs does not return; they come
+    from STS GetCallerIdentity, once per adapter. That call needs no IAM permission (an
+    explicit deny cannot block it), so no grant lists it.
+    """
+
+    name = "glue"
+    grants = (
+        Grant(
+            ("glue:GetJobs",),
+            why_any_resource="GetJobs lists every job in the account; it takes no job ARN",
+        ),
+        Grant(
+            (
+                "glue:GetJob",
+                "glue:GetJobRuns",
+                "glue:GetJobRun",
+                "glue:BatchStopJobRun",
+                "glue:GetTags",
+            ),
+            ("arn:{partition}:glue:{region}:{account}:job/*",),
+        ),
+    )
+
+    # "Job Run Status" comes only once a run passes its NotifyDelayAfter; the state changes
+    # that end a run always come. A run seen only by the sweeps is indexed by them.
+    events = (("aws.glue", "Glue Job State Change"), ("aws.glue", "Glue Job Run Status"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client = self.clients.client("glue", self.region)
+        self._job_arn_prefix = ""
+        self._tags: dict[str, dict[str, str]] = {}
+
+    def list_active(self, now: datetime) -> Iterator[Job]:
+        oldest = now - MAX_RUN_AGE
+        pages = self._client.get_paginator("get_jobs").paginate(
+            PaginationConfig={"PageSize": JOBS_PAGE_SIZE}
+        )
+        for page in pages:
+            for job in page.get("Jobs", []):
+                yield from self._active_runs(job, oldest)
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
+        detail = event["detail"]
+        state = detail["state"]
+        started = detail.get("startedOn")
+        started_on = datetime.fromisoformat(started.replace("Z", "+00:00")) if started else None
+        return JobEvent(
+            service=cls.name,
+            region=event["region"],
+            job_id=detail["jobRunId"],
+            name=detail["jobName"],
+            state=state,
+            active=state in ACTIVE_STATES,
+            at=datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
+            submitted_at=started_on,
+            running_since=started_on if state not in QUEUED_STATES else None,
+        )
+
+    def describe_many(
+        self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
+    ) -> dict[str, Job]:
+        """GetJobRun needs the job's name with the run id: `names` must carry it."""
+        found: dict[str, Job] = {}
+        definitions: dict[str, dict[str, Any]] = {}
+        for run_id in job_ids:
+            name = (names or {})[run_id]
+            try:
+                run = self._client.get_job_run(JobName=name, RunId=run_id)["JobRun"]
+                if run["JobRunState"] not in ACTIVE_STATES:
+                    continue
+                if name not in definitions:
+                    definitions[name] = self._client.get_job(JobName=name)["Job"]
+            except ClientError as error:
+                if error_code(error) != "EntityNotFoundException":
+                    raise
+                continue  # the job or the run is gone
+            found[run_id] = self.to_job(definitions[name], run, self._job_tags(name))
+        return found
+
+    def _active_runs(self, job: dict[str, Any], oldest: datetime) -> Iterator[Job]:
+        name = job["Name"]
+        try:
+            runs = list(self._recent_active_runs(name, oldest))
+            tags = self._job_tags(name) if runs else {}
+        except ClientError as error:
+            if error_code(error) != "EntityNotFoundException":
+                raise
+            return  # deleted since GetJobs listed it; its runs went with it
+        for run in runs:
+            yield self.to_job(job, run, tags)
+
+    def _recent_active_runs(self, name: str, oldest: datetime) -> Iterator[dict[str, Any]]:
+        pages = self._client.get_paginator("get_job_runs").paginate(
+            JobName=name, PaginationConfig={"PageSize": RUNS_PAGE_SIZE}
+        )
+        for page in pages:
+            for run in page.get("JobRuns", []):
+                if run["StartedOn"] < oldest:
+                    return  # newest first: every later run is older still
+                if run["JobRunState"] in ACTIVE_STATES:
+                    yield run
+
+    def _job_tags(self, name: str) -> dict[str, str]:
+        if name not in self._tags:
+            arn = f"{self._arn_prefix()}job/{name}"
+            self._tags[name] = self._client.get_tags(ResourceArn=arn).get("Tags", {})
+        return self._tags[name]
+
+    def _arn_prefix(self) -> str:
+        if not self._job_arn_prefix:
+            identity = self.clients.client("sts", self.region).get_caller_identity()
+            partition = identity["Arn"].split(":")[1]
+            self._job_arn_prefix = f"arn:{partition}:glue:{self.region}:{identity['Account']}:"
+        return self._job_arn_prefix
+
+    def to_job(self, job: dict[str, Any], run: dict[str, Any], tags: dict[str, str]) -> Job:
+        state = run["JobRunState"]
+
+        def setting(key: str) -> Any:
+            """The run's own capacity settings override its job's."""
+            return run.get(key, job.get(key))
+
+        return Job(
+            service=self.name,
+            job_id=run["Id"],
+            name=run["JobName"],
+            region=self.region,
+            status=state,
+            submitted_at=run["StartedOn"],
+            started_at=None if state in QUEUED_STATES else run["StartedOn"],
+            tags=tags,
+            cost_basis=glue_basis(
+                setting("WorkerType"),
+                setting("NumberOfWorkers"),
+                setting("MaxCapacity"),
+                setting("ExecutionClass"),
+            ),
+        )
+
+    def stop(self, job: Job, reason: str) -> Outcome:
+        outcome = self.stop_many([(job, reason)])[job.key]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def stop_many(self, requests: Sequence[tuple[Job, str]]) -> dict[str, Outcome | Exception]:
+        """One BatchStopJobRun per job and 25 runs. BatchStopJobRun takes no reason: the
+        reason lives in the ledger and the alert."""
+        by_job: dict[str, list[Job]] = defaultdict(list)
+        for job, _reason in requests:
+            by_job[job.name].append(job)
+        results: dict[str, Outcome | Exception] = {}
+        for name, runs in by_job.items():
+            for start in range(0, len(runs), STOP_BATCH):
+                results.update(self._stop_chunk(name, runs[start : start + STOP_BATCH]))
+        return results
+
+    def _stop_chunk(self, name: str, runs: list[Job]) -> dict[str, Outcome | Exception]:
+        try:
+            response = self._client.batch_stop_job_run(
+                JobName=name, JobRunIds=[run.job_id for run in runs]
+            )
+        except Exception as error:  # noqa: BLE001 - the whole call failed: each of its runs
+            return {run.key: error for run in runs}
+        submitted = {s["JobRunId"] for s in response.get("SuccessfulSubmissions", [])}
+        refused = {e["JobRunId"]: e.get("ErrorDetail", {}) for e in response.get("Errors", [])}
+        results: dict[str, Outcome | Exception] = {}
+        for run in runs:
+            if run.job_id in submitted:
+                results[run.key] = Outcome.STOPPED
+            elif run.job_id in refused:
+                results[run.key] = self._refused(run, refused[run.job_id])
+            else:
+                results[run.key] = StopRefused(f"BatchStopJobRun did not answer for {run.job_id}")
+        return results
+
+    def _refused(self, run: Job, detail: dict[str, str]) -> Outcome | Exception:
+        """Glue does not document which per-run error means "already ended", so any refusal
+        is checked by reading the run again: ended (or ending) is ALREADY_FINISHED."""
+        refusal = f"{detail.get('ErrorCode', 'unknown error')}: {detail.get('ErrorMessage', '')}"
+        try:
+            state = self._client.get_job_run(JobName=run.name, RunId=run.job_id)["JobRun"][
+                "JobRunState"
+            ]
+        except Exception as error:  # noqa: BLE001 - reported for this run only
+            return StopRefused(f"{run.job_id}: {refusal}; reading the run failed: {error}")
+        if state in ACTIVE_STATES:
+            return StopRefused(f"{run.job_id} is still {state}: {refusal}")
+        return Outcome.ALREADY_FINISHED

@@ -1,0 +1,526 @@
+"""The Batch jobs adapter against the emulated account (moto's queues + the jobs fill)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import jobwarden.services.batch  # noqa: F401 - registers the adapter
+import pytest
+import time_machine
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+from jobwarden.aws import Clients
+from jobwarden.local.batch import BatchFill, create_job_queue, register_job_definition
+from jobwarden.local.emulator import ContractError
+from jobwarden.model import Job, Outcome, Settings
+from jobwarden.services.batch import BatchJobs
+
+MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue/"
+ACTIVE = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
+
+
+@pytest.fixture(autouse=True)
+def fill(account):
+    return account.emulator.add(BatchFill)
+
+
+@pytest.fixture
+def queue(account) -> str:
+    create_job_queue(account.clients, "analytics", {"team": "data", "cost-center": "research"})
+    register_job_definition(account.clients, "align", vcpus=4, memory_mib=8192)
+    return "analytics"
+
+
+def adapter(clients: Clients) -> BatchJobs:
+    return BatchJobs(clients, "us-east-1", Settings())
+
+
+def submit(account, fill, ago: timedelta, *steps: tuple[str, timedelta], now, **params) -> str:
+    """Submit a job `ago` before `now`, then take each (status, after submission) step."""
+    params = {"jobName": "align-sample", "jobQueue": "analytics", "jobDefinition": "align"} | params
+    with time_machine.travel(now - ago, tick=False):
+        job_id: str = account.clients.client("batch").submit_job(**params)["jobId"]
+    for status, after in steps:
+        with time_machine.travel(now - ago + after, tick=False):
+            fill.set_status(job_id, status)
+    return job_id
+
+
+def walk(*statuses: str) -> list[tuple[str, timedelta]]:
+    """The statuses one minute apart, from a minute after submission."""
+    return [(status, (n + 1) * MINUTE) for n, status in enumerate(statuses)]
+
+
+def describe(account, job_id: str) -> dict:
+    return account.clients.client("batch").describe_jobs(jobs=[job_id])["jobs"][0]
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+
+def test_each_active_status_is_listed_and_only_running_has_started(account, fill, queue):
+    now = datetime.now(UTC)
+    ids = {
+        status: submit(account, fill, 3 * HOUR, *walk(*ACTIVE[1 : n + 1]), now=now)
+        for n, status in enumerate(ACTIVE)
+    }
+    succeeded = submit(account, fill, HOUR, *walk("RUNNABLE", "STARTING", "RUNNING"), now=now)
+    fill.set_status(succeeded, "SUCCEEDED")
+    failed = submit(account, fill, HOUR, *walk("RUNNABLE"), now=now)
+    fill.set_status(failed, "FAILED", "Essential container in task exited")
+
+    jobs = {job.job_id: job for job in adapter(account.clients).list_active(now)}
+
+    assert set(jobs) == set(ids.values())
+    for status, job_id in ids.items():
+        job = jobs[job_id]
+        assert job.status == status
+        assert abs(job.submitted_at - (now - 3 * HOUR)) < timedelta(seconds=1)
+        if status == "RUNNING":  # four minutes after submission
+            assert job.queue_seconds(now) == pytest.approx(4 * 60, abs=1)
+            assert job.run_seconds(now) == pytest.approx(176 * 60, abs=1)
+        else:  # STARTING too: Batch has no time for it, the job has not run yet
+            assert job.started_at is None
+            assert job.queue_seconds(now) == pytest.approx(3 * 3600, abs=1)
+    running = jobs[ids["RUNNING"]]
+    assert running.name == "align-sample"
+    assert running.arn.endswith(f":job/{ids['RUNNING']}")
+    assert running.details == {"jobQueue": QUEUE_ARN + "analytics"}
+    assert running.cost_basis.components == (("batch-ec2:vcpu", 4.0),)
+
+
+def test_job_tags_override_the_queue_tags(account, fill, queue):
+    now = datetime.now(UTC)
+    tagged = submit(account, fill, HOUR, now=now, tags={"team": "genomics", "run": "42"})
+    plain = submit(account, fill, HOUR, now=now)
+
+    jobs = {job.job_id: job for job in adapter(account.clients).list_active(now)}
+
+    assert jobs[tagged].tags == {"team": "genomics", "cost-center": "research", "run": "42"}
+    assert jobs[plain].tags == {"team": "data", "cost-center": "research"}
+
+
+def test_fargate_arm_cost_basis_and_submit_overrides(account, fill, queue):
+    now = datetime.now(UTC)
+    register_job_definition(
+        account.clients, "render", vcpus=2, memory_mib=4096, fargate=True, architecture="ARM64"
+    )
+    small = submit(
+        account, fill, HOUR, *walk("RUNNABLE", "RUNNING"), now=now, jobDefinition="render"
+    )
+    large = submit(
+        account,
+        fill,
+        HOUR,
+        *walk("RUNNABLE", "RUNNING"),
+        now=now,
+        jobDefinition="render",
+        containerOverrides={"resourceRequirements": [{"type": "VCPU", "value": "8"}]},
+    )
+
+    jobs = {job.job_id: job for job in adapter(account.clients).list_active(now)}
+
+    assert jobs[small].cost_basis.components == (
+        ("fargate:ARM64:vcpu", 2.0),
+        ("fargate:ARM64:gb", 4.0),
+    )
+    assert jobs[large].cost_basis.components == (
+        ("fargate:ARM64:vcpu", 8.0),
+        ("fargate:ARM64:gb", 4.0),
+    )
+
+
+def test_every_queue_every_status_page_and_describe_chunk(account, fill, queue):
+    now = datetime.now(UTC)
+    create_job_queue(account.clients, "nightly")
+    runnable = [submit(account, fill, HOUR, *walk("RUNNABLE"), now=now) for _ in range(150)]
+    running = [
+        submit(account, fill, HOUR, *walk("RUNNABLE", "RUNNING"), now=now) for _ in range(30)
+    ]
+    nightly = [submit(account, fill, HOUR, now=now, jobQueue="nightly") for _ in range(5)]
+    for _ in range(3):
+        fill.set_status(submit(account, fill, HOUR, now=now), "FAILED")
+    account.emulator.calls.clear()
+
+    found = [job.job_id for job in adapter(account.clients).list_active(now)]
+
+    assert sorted(found) == sorted(runnable + running + nightly)  # each exactly once
+    calls = account.emulator.calls
+    # analytics: one page per status but two of RUNNABLE (150 > 100); nightly: one per status
+    assert calls.count(("batch", "ListJobs")) == 6 + 5
+    assert calls.count(("batch", "DescribeJobs")) == 2 + 1  # 180 ids in chunks of 100, then 5
+
+
+def test_a_job_moving_on_during_the_listing_is_seen_once(account, fill, queue):
+    """Statuses are listed in lifecycle order, so a job moving forward is seen again."""
+    now = datetime.now(UTC)
+    job_id = submit(account, fill, HOUR, *walk("RUNNABLE"), now=now)
+    client = account.clients.client("batch")
+
+    def move_on(params, **_):
+        if params.get("jobStatus") == "STARTING":
+            fill.set_status(job_id, "STARTING")
+
+    client.meta.events.register("provide-client-params.batch.ListJobs", move_on)
+    jobs = list(adapter(account.clients).list_active(now))
+
+    assert [(job.job_id, job.status) for job in jobs] == [(job_id, "STARTING")]
+
+
+def test_describe_job_queues_is_paginated():
+    """moto's DescribeJobQueues never pages; the real one does (100 queues a page)."""
+    clients = Clients(default_region="us-east-1")
+    client = clients.client("batch")
+    queues = [_queue_detail("q1"), _queue_detail("q2")]
+    with Stubber(client) as stub:
+        for n, (request, token) in enumerate([({}, "t"), ({"nextToken": "t"}, None)]):
+            page = {"jobQueues": [queues[n]], **({"nextToken": token} if token else {})}
+            stub.add_response("describe_job_queues", page, request)
+            for status in ACTIVE:  # each queue is listed as its page arrives
+                stub.add_response(
+                    "list_jobs",
+                    {"jobSummaryList": []},
+                    {"jobQueue": queues[n]["jobQueueArn"], "jobStatus": status},
+                )
+        assert list(adapter(clients).list_active(datetime.now(UTC))) == []
+        stub.assert_no_pending_responses()
+
+
+def test_describe_jobs_in_chunks_of_100_and_list_jobs_follows_tokens():
+    clients = Clients(default_region="us-east-1")
+    client = clients.client("batch")
+    ids = [f"job-{n}" for n in range(150)]
+    summaries = [{"jobId": i, "jobName": "align"} for i in ids]
+    with Stubber(client) as stub:
+        stub.add_response("describe_job_queues", {"jobQueues": [_queue_detail("q1")]}, {})
+        queue = {"jobQueue": QUEUE_ARN + "q1"}
+        stub.add_response("list_jobs", {"jobSummaryList": []}, {**queue, "jobStatus": "SUBMITTED"})
+        stub.add_response("list_jobs", {"jobSummaryList": []}, {**queue, "jobStatus": "PENDING"})
+        stub.add_response(
+            "list_jobs",
+            {"jobSummaryList": summaries[:120], "nextToken": "page-2"},
+            {**queue, "jobStatus": "RUNNABLE"},
+        )
+        stub.add_response(
+            "list_jobs",
+            {"jobSummaryList": summaries[120:]},
+            {**queue, "jobStatus": "RUNNABLE", "nextToken": "page-2"},
+        )
+        stub.add_response("list_jobs", {"jobSummaryList": []}, {**queue, "jobStatus": "STARTING"})
+        stub.add_response("list_jobs", {"jobSummaryList": []}, {**queue, "jobStatus": "RUNNING"})
+        for chunk in (ids[:100], ids[100:]):
+            stub.add_response(
+                "describe_jobs", {"jobs": [_detail(i, "SUCCEEDED") for i in chunk]}, {"jobs": chunk}
+            )
+        assert list(adapter(clients).list_active(datetime.now(UTC))) == []
+        stub.assert_no_pending_responses()
+
+
+# --- array jobs ------------------------------------------------------------------------------
+
+
+def test_an_array_job_is_judged_on_its_parent(account, fill, queue):
+    now = datetime.now(UTC)
+    parent = submit(account, fill, 2 * HOUR, now=now, arrayProperties={"size": 4})
+    children = [f"{parent}:{index}" for index in range(4)]
+    for child in children:
+        with time_machine.travel(now - 2 * HOUR + MINUTE, tick=False):
+            fill.set_status(child, "RUNNABLE")
+    with time_machine.travel(now - HOUR, tick=False):
+        fill.set_status(children[0], "RUNNING")  # the first child to run: an hour ago
+    with time_machine.travel(now - 40 * MINUTE, tick=False):
+        fill.set_status(children[0], "SUCCEEDED")  # ran 20 min
+    with time_machine.travel(now - 30 * MINUTE, tick=False):
+        fill.set_status(children[1], "RUNNING")  # running 30 min
+    assert describe(account, parent)["status"] == "PENDING"  # as Batch keeps array parents
+
+    (job,) = adapter(account.clients).list_active(now)
+
+    assert job.job_id == parent
+    assert job.status == "PENDING (array of 4: 2 RUNNABLE, 1 RUNNING, 1 SUCCEEDED)"
+    assert job.queue_seconds(now) == pytest.approx(3600, abs=1)  # until the first child ran
+    assert job.run_seconds(now) == pytest.approx(3600, abs=1)
+    # 50 child-minutes over the 60 minutes since the first started: 5/6 of a child on average
+    ((key, vcpus),) = job.cost_basis.components
+    assert (key, vcpus) == ("batch-ec2:vcpu", pytest.approx(4 * 5 / 6, rel=1e-3))
+
+
+def test_an_array_job_whose_children_all_wait_is_queued(account, fill, queue):
+    now = datetime.now(UTC)
+    parent = submit(account, fill, 2 * HOUR, now=now, arrayProperties={"size": 3})
+    for index in range(3):
+        fill.set_status(f"{parent}:{index}", "RUNNABLE")
+    account.emulator.calls.clear()
+
+    (job,) = adapter(account.clients).list_active(now)
+
+    assert job.started_at is None
+    assert job.queue_seconds(now) == pytest.approx(2 * 3600, abs=1)
+    # no child had run (statusSummary says so): only the queue's five ListJobs calls
+    assert account.emulator.calls.count(("batch", "ListJobs")) == 5
+
+
+def test_stopping_the_parent_stops_its_children(account, fill, queue):
+    now = datetime.now(UTC)
+    parent = submit(account, fill, HOUR, now=now, arrayProperties={"size": 3})
+    fill.set_status(f"{parent}:0", "RUNNING")
+    fill.set_status(f"{parent}:1", "SUCCEEDED")
+    batch = adapter(account.clients)
+    (job,) = batch.list_active(now)
+
+    assert batch.stop(job, "running too long") is Outcome.STOPPED
+
+    statuses = {c: describe(account, f"{parent}:{c}")["status"] for c in range(3)}
+    assert statuses == {0: "FAILED", 1: "SUCCEEDED", 2: "FAILED"}
+    assert describe(account, parent)["status"] == "FAILED"
+    assert list(batch.list_active(now)) == []
+
+
+# --- stopping --------------------------------------------------------------------------------
+
+
+def test_stop_terminates_with_the_reason_then_reports_already_finished(account, fill, queue):
+    now = datetime.now(UTC)
+    job_id = submit(account, fill, HOUR, *walk("RUNNABLE", "STARTING", "RUNNING"), now=now)
+    batch = adapter(account.clients)
+    (job,) = batch.list_active(now)
+
+    assert batch.stop(job, "running 58 min, over the 30 min limit of policy p") is Outcome.STOPPED
+    stopped = describe(account, job_id)
+    assert (stopped["status"], stopped["statusReason"]) == (
+        "FAILED",
+        "running 58 min, over the 30 min limit of policy p",
+    )
+    # TerminateJob accepts a job that has ended; it stays as it was
+    assert batch.stop(job, "running 59 min, over the 30 min limit of policy p") is (
+        Outcome.ALREADY_FINISHED
+    )
+    assert describe(account, job_id)["statusReason"].startswith("running 58 min")
+
+
+def test_a_job_that_succeeded_first_is_already_finished(account, fill, queue):
+    now = datetime.now(UTC)
+    job_id = submit(account, fill, HOUR, *walk("RUNNABLE", "RUNNING"), now=now)
+    batch = adapter(account.clients)
+    (job,) = batch.list_active(now)
+    fill.set_status(job_id, "SUCCEEDED")
+
+    assert batch.stop(job, "too long") is Outcome.ALREADY_FINISHED
+    assert describe(account, job_id)["status"] == "SUCCEEDED"
+
+
+def test_a_queued_job_is_cancelled_by_terminate(account, fill, queue):
+    now = datetime.now(UTC)
+    job_id = submit(account, fill, 5 * HOUR, *walk("RUNNABLE"), now=now)
+    batch = adapter(account.clients)
+    (job,) = batch.list_active(now)
+
+    assert batch.stop(job, "queued 300 min") is Outcome.STOPPED
+    assert describe(account, job_id)["status"] == "FAILED"
+
+
+def test_terminate_request_is_pinned_and_the_reason_cut_to_1024():
+    clients = Clients(default_region="us-east-1")
+    client = clients.client("batch")
+    reason = "r" * 1500
+    with Stubber(client) as stub:
+        stub.add_response("terminate_job", {}, {"jobId": "job-1", "reason": "r" * 1024})
+        stub.add_response(
+            "describe_jobs",
+            {"jobs": [_detail("job-1", "RUNNING")]},  # terminating takes a moment
+            {"jobs": ["job-1"]},
+        )
+        assert adapter(clients).stop(_job("job-1"), reason) is Outcome.STOPPED
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "outcome"),
+    [
+        ("FAILED", "too long", Outcome.STOPPED),  # ended by our call
+        ("FAILED", "Essential container in task exited", Outcome.ALREADY_FINISHED),
+        ("SUCCEEDED", None, Outcome.ALREADY_FINISHED),
+    ],
+)
+def test_terminate_that_succeeds_reads_the_job_back(status, reason, outcome):
+    clients = Clients(default_region="us-east-1")
+    with Stubber(clients.client("batch")) as stub:
+        stub.add_response("terminate_job", {}, {"jobId": "job-1", "reason": "too long"})
+        stub.add_response(
+            "describe_jobs", {"jobs": [_detail("job-1", status, reason)]}, {"jobs": ["job-1"]}
+        )
+        assert adapter(clients).stop(_job("job-1"), "too long") is outcome
+
+
+def test_terminate_refused_for_an_ended_job_is_already_finished():
+    clients = Clients(default_region="us-east-1")
+    batch = adapter(clients)
+    with Stubber(clients.client("batch")) as stub:
+        stub.add_client_error("terminate_job", "ClientException", "Job has already completed", 400)
+        stub.add_response("describe_jobs", {"jobs": [_detail("job-1", "SUCCEEDED")]})
+        assert batch.stop(_job("job-1"), "too long") is Outcome.ALREADY_FINISHED
+
+        stub.add_client_error("terminate_job", "ClientException", "Something else", 400)
+        stub.add_response("describe_jobs", {"jobs": [_detail("job-1", "RUNNING")]})
+        with pytest.raises(ClientError, match="Something else"):
+            batch.stop(_job("job-1"), "too long")
+
+        stub.add_client_error("terminate_job", "ServerException", "Internal error", 500)
+        with pytest.raises(ClientError, match="Internal error"):
+            batch.stop(_job("job-1"), "too long")
+        stub.assert_no_pending_responses()  # a server error is not followed by a read
+
+
+# --- throttling ------------------------------------------------------------------------------
+
+
+def test_throttling_is_retried(account, fill, queue):
+    """A throttled DescribeJobQueues (served by moto) is retried by botocore's retry mode."""
+    now = datetime.now(UTC)
+    job_id = submit(account, fill, HOUR, now=now)
+    client = account.clients.client("batch")
+    throttled = []
+
+    def throttle(request, **_):
+        if len(throttled) < 2:
+            throttled.append(request.url)
+            body = b'{"__type": "TooManyRequestsException", "message": "Too Many Requests"}'
+            headers = {"x-amzn-errortype": "TooManyRequestsException"}
+            return AWSResponse(request.url, 429, headers, _Raw(body))
+        return None
+
+    client.meta.events.register_first("before-send.batch.DescribeJobQueues", throttle)
+    jobs = list(adapter(account.clients).list_active(now))
+
+    assert len(throttled) == 2
+    assert [job.job_id for job in jobs] == [job_id]
+
+
+# --- the fill itself -------------------------------------------------------------------------
+
+
+def test_a_job_stays_where_it_is_put_and_moves_only_forward(account, fill, queue):
+    now = datetime.now(UTC)
+    job_id = submit(account, fill, HOUR, *walk("RUNNABLE"), now=now)
+    for _ in range(3):
+        assert describe(account, job_id)["status"] == "RUNNABLE"
+    with pytest.raises(ValueError, match="already past"):
+        fill.set_status(job_id, "PENDING")
+    fill.set_status(job_id, "FAILED")
+    with pytest.raises(ValueError, match="already finished"):
+        fill.set_status(job_id, "RUNNING")
+
+
+def test_started_at_is_stamped_on_running_and_left_out_of_summaries_before(account, fill, queue):
+    now = datetime.now(UTC)
+    job_id = submit(account, fill, HOUR, *walk("RUNNABLE", "STARTING"), now=now)
+    client = account.clients.client("batch")
+
+    (summary,) = client.list_jobs(jobQueue="analytics", jobStatus="STARTING")["jobSummaryList"]
+    assert "startedAt" not in summary
+    fill.set_status(job_id, "RUNNING")
+    (summary,) = client.list_jobs(jobQueue="analytics")["jobSummaryList"]  # RUNNING by default
+    assert summary["startedAt"] == describe(account, job_id)["startedAt"]
+    assert abs(summary["startedAt"] / 1000 - now.timestamp()) < 5
+
+
+def test_submit_checks_the_queue_and_definition_in_moto(account, queue):
+    batch = boto3.client("batch")
+    with pytest.raises(ClientError, match="Job queue missing does not exist"):
+        batch.submit_job(jobName="x", jobQueue="missing", jobDefinition="align")
+    with pytest.raises(ClientError, match="Job definition missing does not exist"):
+        batch.submit_job(jobName="x", jobQueue="analytics", jobDefinition="missing")
+    with pytest.raises(ClientError, match="is not valid"):
+        batch.submit_job(jobName="-x", jobQueue="analytics", jobDefinition="align")
+    assert ("batch", "SubmitJob") in account.emulator.calls
+
+
+def test_the_fills_limits_are_the_services(account, fill, queue):
+    batch = boto3.client("batch")
+    job_id = batch.submit_job(jobName="x", jobQueue="analytics", jobDefinition="align")["jobId"]
+    with pytest.raises(ClientError, match="at most 100"):
+        batch.describe_jobs(jobs=[job_id] * 101)
+    with pytest.raises(ClientError, match="longer than 1024"):
+        batch.terminate_job(jobId=job_id, reason="r" * 1025)
+    with pytest.raises(ClientError, match="not found"):
+        batch.terminate_job(jobId="no-such-job", reason="r")
+    assert batch.describe_jobs(jobs=["no-such-job"])["jobs"] == []
+
+
+def test_cancel_leaves_a_started_job_to_terminate(account, fill, queue):
+    now = datetime.now(UTC)
+    running = submit(account, fill, HOUR, *walk("RUNNABLE", "STARTING"), now=now)
+    queued = submit(account, fill, HOUR, *walk("RUNNABLE"), now=now)
+    batch = boto3.client("batch")
+    batch.cancel_job(jobId=running, reason="no longer needed")
+    batch.cancel_job(jobId=queued, reason="no longer needed")
+    assert describe(account, running)["status"] == "STARTING"
+    assert (describe(account, queued)["status"], describe(account, queued)["statusReason"]) == (
+        "FAILED",
+        "no longer needed",
+    )
+
+
+def test_a_fill_response_that_breaks_the_model_is_refused(account, fill):
+    original = fill.describe_jobs
+    fill.describe_jobs = lambda params, region: {"jobs": [{"jobId": "x", "status": "RUNNING"}]}
+    try:
+        with pytest.raises(ContractError, match="DescribeJobs response breaks the model"):
+            boto3.client("batch").describe_jobs(jobs=["x"])
+    finally:
+        fill.describe_jobs = original
+
+
+def test_queues_stay_in_moto(account, queue):
+    (found,) = boto3.client("batch").describe_job_queues()["jobQueues"]
+    assert (found["jobQueueName"], found["tags"]) == (
+        "analytics",
+        {"team": "data", "cost-center": "research"},
+    )
+    assert ("batch", "DescribeJobQueues") not in account.emulator.calls
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_):
+        yield self._body
+
+    def read(self, *args):
+        return self._body
+
+
+def _queue_detail(name: str) -> dict:
+    return {
+        "jobQueueName": name,
+        "jobQueueArn": QUEUE_ARN + name,
+        "state": "ENABLED",
+        "priority": 1,
+        "computeEnvironmentOrder": [],
+    }
+
+
+def _detail(job_id: str, status: str, reason: str | None = None) -> dict:
+    detail = {
+        "jobId": job_id,
+        "jobName": "align",
+        "jobQueue": QUEUE_ARN + "q1",
+        "status": status,
+        "jobDefinition": "arn:aws:batch:us-east-1:123456789012:job-definition/align:1",
+        "createdAt": 1_700_000_000_000,
+        "startedAt": 1_700_000_060_000,  # botocore's model requires it, so Stubber does too
+    }
+    return detail | ({"statusReason": reason} if reason else {})
+
+
+def _job(job_id: str) -> Job:
+    now = datetime.now(UTC)
+    return Job("batch", job_id, "align", "us-east-1", "RUNNING", now, now)
