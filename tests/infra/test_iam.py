@@ -161,6 +161,127 @@ def test_codebuild_sweep_holds_exactly_these_statements(default_synth: Synth) ->
     assert normalized(default_synth.statements_of(function_id)) == normalized(expected)
 
 
+# Each sweep's own statements, written out by hand (not derived from the adapters' grants):
+# an extra action or a broader resource in any adapter's grant fails here.
+AMPLIFY_APPS = "arn:${AWS::Partition}:amplify:${AWS::Region}:${AWS::AccountId}:apps/*"
+BATCH_JOBS = "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}:job/*"
+GLUE_JOBS = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/*"
+SERVICE_STATEMENTS: dict[str, list[dict[str, Any]]] = {
+    "codebuild": [
+        {"Action": "codebuild:ListBuilds", "Effect": "Allow", "Resource": "*"},
+        {
+            "Action": [
+                "codebuild:BatchGetBuilds",
+                "codebuild:BatchGetProjects",
+                "codebuild:StopBuild",
+            ],
+            "Effect": "Allow",
+            "Resource": {"Fn::Sub": CODEBUILD_PROJECTS},
+        },
+    ],
+    "codebuild-batch": [
+        # ListBuildBatches has no resource type: it can only be granted on "*".
+        {"Action": "codebuild:ListBuildBatches", "Effect": "Allow", "Resource": "*"},
+        {
+            "Action": [
+                "codebuild:BatchGetBuildBatches",
+                "codebuild:StopBuildBatch",
+                "codebuild:RetryBuildBatch",
+                "codebuild:BatchGetProjects",
+            ],
+            "Effect": "Allow",
+            "Resource": {"Fn::Sub": CODEBUILD_PROJECTS},
+        },
+    ],
+    "glue": [
+        # GetJobs lists the account's jobs and takes no job ARN.
+        {"Action": "glue:GetJobs", "Effect": "Allow", "Resource": "*"},
+        {
+            "Action": [
+                "glue:GetJob",
+                "glue:GetJobRuns",
+                "glue:GetJobRun",
+                "glue:BatchStopJobRun",
+                "glue:GetTags",
+            ],
+            "Effect": "Allow",
+            "Resource": {"Fn::Sub": GLUE_JOBS},
+        },
+    ],
+    "batch": [
+        # Batch's Describe and List actions support no resource-level permissions.
+        {
+            "Action": ["batch:DescribeJobQueues", "batch:ListJobs", "batch:DescribeJobs"],
+            "Effect": "Allow",
+            "Resource": "*",
+        },
+        {"Action": "batch:TerminateJob", "Effect": "Allow", "Resource": {"Fn::Sub": BATCH_JOBS}},
+    ],
+    "amplify": [
+        # ListApps has no resource type: it can only be granted on "*".
+        {"Action": "amplify:ListApps", "Effect": "Allow", "Resource": "*"},
+        {
+            "Action": ["amplify:GetApp", "amplify:ListBranches"],
+            "Effect": "Allow",
+            "Resource": {"Fn::Sub": AMPLIFY_APPS},
+        },
+        {
+            "Action": ["amplify:GetBranch", "amplify:ListJobs"],
+            "Effect": "Allow",
+            "Resource": {"Fn::Sub": AMPLIFY_APPS + "/branches/*"},
+        },
+        {
+            "Action": ["amplify:GetJob", "amplify:StopJob", "amplify:StartJob"],
+            "Effect": "Allow",
+            "Resource": {"Fn::Sub": AMPLIFY_APPS + "/branches/*/jobs/*"},
+        },
+    ],
+}
+
+
+def any_region(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same statements with every ARN's region "*", as when several regions are swept."""
+    return cast(
+        list[dict[str, Any]],
+        json.loads(json.dumps(statements).replace("${AWS::Region}", "*")),
+    )
+
+
+def test_every_sweep_function_has_literal_expectations(
+    default_synth: Synth, custom_synth: Synth
+) -> None:
+    """A new sweep function needs its statements written out above."""
+    for synth in (default_synth, custom_synth):
+        assert sorted(synth.sweep_functions()) == sorted(SERVICE_STATEMENTS)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_STATEMENTS))
+def test_each_sweep_holds_exactly_its_literal_statements(
+    default_synth: Synth, service: str
+) -> None:
+    function_id, _ = default_synth.sweep_functions()[service]
+    expected = [
+        *function_basics(default_synth, function_id),
+        *sweep_flow(default_synth),
+        *SERVICE_STATEMENTS[service],
+    ]
+    assert normalized(default_synth.statements_of(function_id)) == normalized(expected)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_STATEMENTS))
+def test_each_sweep_holds_exactly_its_literal_statements_in_any_region(
+    custom_synth: Synth, service: str
+) -> None:
+    """Several regions: the service's ARNs name any region; the flow's stay in the stack's."""
+    function_id, _ = custom_synth.sweep_functions()[service]
+    expected = [
+        *function_basics(custom_synth, function_id),
+        *sweep_flow(custom_synth),
+        *any_region(SERVICE_STATEMENTS[service]),
+    ]
+    assert normalized(custom_synth.statements_of(function_id)) == normalized(expected)
+
+
 def test_events_function_holds_exactly_these_statements(default_synth: Synth) -> None:
     """Configuration, index updates and deadlines; no stop rights, no alerts, no deletes."""
     function_id, _ = default_synth.events_function()

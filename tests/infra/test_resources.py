@@ -307,6 +307,25 @@ def test_events_rules_come_from_the_registered_adapters(
             assert tuple(pattern["detail-type"]) == subscriptions(REGISTRY)[source]
 
 
+def test_events_rules_subscribe_these_detail_types(default_synth: Synth) -> None:
+    """The rules, written out by hand: one per source, exactly these detail types."""
+    patterns = sorted(
+        (
+            r["Properties"]["EventPattern"]
+            for r in default_synth.of_type("AWS::Events::Rule").values()
+            if "EventPattern" in r["Properties"]
+        ),
+        key=lambda p: json.dumps(p["source"]),
+    )
+    assert [{"source": p["source"], "detail-type": sorted(p["detail-type"])} for p in patterns] == [
+        {"source": ["aws.amplify"], "detail-type": ["Amplify Deployment Status Change"]},
+        {"source": ["aws.batch"], "detail-type": ["Batch Job State Change"]},
+        {"source": ["aws.codebuild"], "detail-type": ["CodeBuild Build State Change"]},
+        {"source": ["aws.glue"], "detail-type": ["Glue Job Run Status", "Glue Job State Change"]},
+    ]
+    assert all(set(p) == {"source", "detail-type"} for p in patterns), patterns
+
+
 def fake_adapter(name: str, *events: tuple[str, str]) -> type[ServiceAdapter]:
     return cast(type[ServiceAdapter], type(name, (), {"name": name, "events": events}))
 

@@ -49,6 +49,25 @@ class Account:
 
         return received_alerts(self.clients, self.resources.queue_url)
 
+    def scan(self, capsys: Any, *extra: str) -> tuple[int, list[dict[str, Any]]]:
+        """`jobwarden scan --json` against this account: exit code and the printed objects."""
+        from jobwarden.cli import main
+
+        code = main(
+            [
+                "scan",
+                "--json",
+                "--region",
+                "us-east-1",
+                "--table",
+                self.resources.table,
+                "--topic-arn",
+                self.resources.topic_arn,
+                *extra,
+            ]
+        )
+        return code, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
     def ledger_items(self, claims: bool = False) -> list[dict[str, Any]]:
         """The decision entries (or, with `claims`, only the claims) in the ledger table."""
         table = self.clients.dynamodb_table(self.resources.table)
@@ -65,3 +84,44 @@ def account() -> Iterator[Account]:
 
 def alert_bodies(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [json.loads(alert["Message"]) for alert in alerts]
+
+
+class _Body:
+    """A raw HTTP body botocore can read, for responses made up in a test."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+    def read(self, *_: Any) -> bytes:
+        return self._body
+
+
+def throttle(
+    client: Any,
+    operation: str,
+    *,
+    times: int = 2,
+    code: str = "ThrottlingException",
+    status: int = 400,
+    then: bytes | None = None,
+) -> list[str]:
+    """Answer `operation` with a throttling error `times` times on the wire, before botocore's
+    retry handler sees it; then let the call through (or answer `then`). Returns the URLs of
+    the throttled attempts, so a test can count them."""
+    from botocore.awsrequest import AWSResponse
+
+    throttled: list[str] = []
+
+    def answer(request: Any, **_: Any) -> Any:
+        if len(throttled) < times:
+            throttled.append(request.url)
+            body = json.dumps({"__type": code, "message": "Rate exceeded"}).encode()
+            return AWSResponse(request.url, status, {"x-amzn-errortype": code}, _Body(body))
+        return None if then is None else AWSResponse(request.url, 200, {}, _Body(then))
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register_first(f"before-send.{service}.{operation}", answer)
+    return throttled

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import jobwarden.services.amplify  # noqa: F401 - registers the adapter
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from jobwarden.aws import Clients
 from jobwarden.local.amplify import AmplifyFill, create_app, start_job
 from jobwarden.model import Job, Outcome, PendingRetry, Retry, Settings
 from jobwarden.services.amplify import MAX_JOB_AGE, AmplifyJobs
+
+from tests.integration.conftest import throttle
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -293,18 +294,13 @@ def test_throttling_is_retried():
     """Every Amplify call is served by the fill, which answers before botocore's retry loop; so
     the retry config is shown on the wire: ListApps throttled twice, then answered."""
     clients = Clients(default_region="us-east-1")
-    client = clients.client("amplify")
-    throttled = []
-
-    def serve(request, **_):
-        if len(throttled) < 2:
-            throttled.append(request.url)
-            body = b'{"message": "Rate exceeded"}'
-            headers = {"x-amzn-errortype": "LimitExceededException"}
-            return AWSResponse(request.url, 429, headers, _Raw(body))
-        return AWSResponse(request.url, 200, {}, _Raw(b'{"apps": []}'))
-
-    client.meta.events.register_first("before-send.amplify.ListApps", serve)
+    throttled = throttle(
+        clients.client("amplify"),
+        "ListApps",
+        code="LimitExceededException",
+        status=429,
+        then=b'{"apps": []}',
+    )
     assert list(adapter(clients).list_active(datetime.now(UTC))) == []
     assert len(throttled) == 2
 
@@ -373,14 +369,3 @@ def _pending(job: Job) -> PendingRetry:
         stopped_at=datetime.now(UTC),
         details=job.details,
     )
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_):
-        yield self._body
-
-    def read(self, *args):
-        return self._body

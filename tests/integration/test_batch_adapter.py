@@ -8,7 +8,6 @@ import boto3
 import jobwarden.services.batch  # noqa: F401 - registers the adapter
 import pytest
 import time_machine
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from jobwarden.aws import Clients
@@ -16,6 +15,8 @@ from jobwarden.local.batch import BatchFill, create_job_queue, register_job_defi
 from jobwarden.local.emulator import ContractError
 from jobwarden.model import Job, Outcome, Settings
 from jobwarden.services.batch import BatchJobs
+
+from tests.integration.conftest import throttle
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -383,17 +384,7 @@ def test_throttling_is_retried(account, fill, queue):
     now = datetime.now(UTC)
     job_id = submit(account, fill, HOUR, now=now)
     client = account.clients.client("batch")
-    throttled = []
-
-    def throttle(request, **_):
-        if len(throttled) < 2:
-            throttled.append(request.url)
-            body = b'{"__type": "TooManyRequestsException", "message": "Too Many Requests"}'
-            headers = {"x-amzn-errortype": "TooManyRequestsException"}
-            return AWSResponse(request.url, 429, headers, _Raw(body))
-        return None
-
-    client.meta.events.register_first("before-send.batch.DescribeJobQueues", throttle)
+    throttled = throttle(client, "DescribeJobQueues", code="TooManyRequestsException", status=429)
     jobs = list(adapter(account.clients).list_active(now))
 
     assert len(throttled) == 2
@@ -485,17 +476,6 @@ def test_queues_stay_in_moto(account, queue):
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_):
-        yield self._body
-
-    def read(self, *args):
-        return self._body
 
 
 def _queue_detail(name: str) -> dict:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import jobwarden.services.batch  # noqa: F401 - registers the adapter
 import pytest
 import time_machine
-from jobwarden.cli import main
 from jobwarden.local.account import put_policy, put_settings
 from jobwarden.local.batch import (
     DEMO_POLICIES,
@@ -41,22 +40,7 @@ def jobs(account, fill) -> dict[str, str]:
 
 
 def scan(account, capsys, *extra: str) -> tuple[int, dict[str, dict]]:
-    code = main(
-        [
-            "scan",
-            "--json",
-            "--service",
-            "batch",
-            "--region",
-            "us-east-1",
-            "--table",
-            account.resources.table,
-            "--topic-arn",
-            account.resources.topic_arn,
-            *extra,
-        ]
-    )
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    code, lines = account.scan(capsys, "--service", "batch", *extra)
     return code, {line.get("job_id", line.get("subject", "")): line for line in lines}
 
 

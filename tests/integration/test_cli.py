@@ -27,21 +27,7 @@ def stuck_build(account):
 
 
 def scan(account, capsys, *extra: str) -> tuple[int, list[dict]]:
-    code = main(
-        [
-            "scan",
-            "--json",
-            "--region",
-            "us-east-1",
-            "--table",
-            account.resources.table,
-            "--topic-arn",
-            account.resources.topic_arn,
-            *extra,
-        ]
-    )
-    lines = capsys.readouterr().out.splitlines()
-    return code, [json.loads(line) for line in lines]
+    return account.scan(capsys, *extra)  # type: ignore[no-any-return]
 
 
 def test_enforce_stops_the_stuck_build_and_records_it(account, capsys, stuck_build):

@@ -11,6 +11,8 @@ from jobwarden.aws import Clients
 from jobwarden.model import Outcome, Settings
 from jobwarden.services.codebuild import CodeBuildBuilds
 
+from tests.integration.conftest import throttle
+
 HOUR = timedelta(hours=1)
 
 
@@ -133,35 +135,10 @@ def test_throttling_is_retried(account):
     now = datetime.now(UTC)
     account.project("web-app", {"team": "web"})
     account.start_build("web-app", HOUR, timedelta(minutes=1), now=now)
-    client = account.clients.client("codebuild")
-    throttled = []
-
-    def throttle(request, **_):
-        from botocore.awsrequest import AWSResponse
-
-        if len(throttled) < 2:
-            throttled.append(request.url)
-            body = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
-            return AWSResponse(
-                request.url, 400, {"x-amzn-errortype": "ThrottlingException"}, _Raw(body)
-            )
-        return None
-
-    client.meta.events.register_first("before-send.codebuild.BatchGetProjects", throttle)
+    throttled = throttle(account.clients.client("codebuild"), "BatchGetProjects")
     jobs = list(adapter(account.clients).list_active(now))
     assert len(throttled) == 2
     assert jobs[0].tags == {"team": "web"}
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_):
-        yield self._body
-
-    def read(self, *args):
-        return self._body
 
 
 def _job(build_id: str):

@@ -17,6 +17,8 @@ from jobwarden.services.codebuild_batch import (  # importing registers the adap
     retry_token,
 )
 
+from tests.integration.conftest import throttle
+
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 LIST_PARAMS = {"filter": {"status": "IN_PROGRESS"}, "sortOrder": "DESCENDING", "maxResults": 100}
@@ -346,35 +348,10 @@ def test_throttled_batch_get_projects_is_retried(account):
     now = datetime.now(UTC)
     account.project("release-train", {"team": "platform"})
     start_batch(account, "release-train", HOUR, now, (("IN_PROGRESS", MINUTE),))
-    client = account.clients.client("codebuild")
-    throttled = []
-
-    def throttle(request, **_):
-        from botocore.awsrequest import AWSResponse
-
-        if len(throttled) < 2:
-            throttled.append(request.url)
-            body = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
-            return AWSResponse(
-                request.url, 400, {"x-amzn-errortype": "ThrottlingException"}, _Raw(body)
-            )
-        return None
-
-    client.meta.events.register_first("before-send.codebuild.BatchGetProjects", throttle)
+    throttled = throttle(account.clients.client("codebuild"), "BatchGetProjects")
     jobs = list(adapter(account.clients).list_active(now))
     assert len(throttled) == 2
     assert jobs[0].tags == {"team": "platform"}
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_):
-        yield self._body
-
-    def read(self, *args):
-        return self._body
 
 
 def _job(batch_id: str) -> Job:

@@ -3,13 +3,11 @@ and retry the stopped batch on the next sweep."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import jobwarden.services.codebuild_batch  # noqa: F401 - importing registers the adapter
 import pytest
 import time_machine
-from jobwarden.cli import main
 from jobwarden.local.account import put_policy, put_settings
 from jobwarden.local.codebuild_batch import (
     DEMO_POLICIES,
@@ -36,23 +34,7 @@ def batches(account):
 
 
 def scan(account, capsys, *extra: str) -> tuple[int, list[dict]]:
-    code = main(
-        [
-            "scan",
-            "--json",
-            "--region",
-            "us-east-1",
-            "--table",
-            account.resources.table,
-            "--topic-arn",
-            account.resources.topic_arn,
-            "--service",
-            SERVICE,
-            *extra,
-        ]
-    )
-    lines = capsys.readouterr().out.splitlines()
-    return code, [json.loads(line) for line in lines]
+    return account.scan(capsys, "--service", SERVICE, *extra)  # type: ignore[no-any-return]
 
 
 def entries(account) -> list[dict]:

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 import jobwarden.services.glue as glue_adapter
 import pytest
 import time_machine
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from jobwarden.aws import Clients
 from jobwarden.local.glue import GlueRunsFill, create_glue_job
 from jobwarden.model import Job, Outcome, Settings
 from jobwarden.services.glue import GlueJobRuns, StopRefused
+
+from tests.integration.conftest import throttle
 
 HOUR = timedelta(hours=1)
 ARN = "arn:aws:glue:us-east-1:123456789012:job/"
@@ -321,19 +322,7 @@ def test_throttling_is_retried(account, operation):
     now = datetime.now(UTC)
     create_glue_job(account.clients, "etl", {"team": "data"})
     start(account, "etl", HOUR, now)
-    throttled: list[str] = []
-
-    def throttle(request, **_):
-        if len(throttled) < 2:
-            throttled.append(request.url)
-            body = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
-            return AWSResponse(
-                request.url, 400, {"x-amzn-errortype": "ThrottlingException"}, _Raw(body)
-            )
-        return None
-
-    glue = account.clients.client("glue")
-    glue.meta.events.register_first(f"before-send.glue.{operation}", throttle)
+    throttled = throttle(account.clients.client("glue"), operation)
     jobs = list(adapter(account.clients).list_active(now))
     assert len(throttled) == 2
     assert jobs[0].tags == {"team": "data"}
@@ -397,17 +386,6 @@ def test_the_fill_moves_runs_only_as_glue_can(account, fill):
         "InvalidInputException",
         "EntityNotFoundException",
     ]
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_):
-        yield self._body
-
-    def read(self, *args):
-        return self._body
 
 
 def _state(account, job: str, run_id: str) -> str:

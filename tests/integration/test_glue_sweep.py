@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import jobwarden.services.glue  # noqa: F401 - registers the adapter
 import pytest
 import time_machine
-from jobwarden.cli import main
 from jobwarden.local.account import put_policy, put_settings
 from jobwarden.local.glue import (
     DEMO_POLICIES,
@@ -59,22 +58,7 @@ def runs(account, fill) -> dict[str, str]:
 
 
 def scan(account, capsys, *extra: str) -> tuple[int, dict[str, dict]]:
-    code = main(
-        [
-            "scan",
-            "--json",
-            "--service",
-            "glue",
-            "--region",
-            "us-east-1",
-            "--table",
-            account.resources.table,
-            "--topic-arn",
-            account.resources.topic_arn,
-            *extra,
-        ]
-    )
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    code, lines = account.scan(capsys, "--service", "glue", *extra)
     return code, {line["name"]: line for line in lines}
 
 
