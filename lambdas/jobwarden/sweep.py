@@ -293,6 +293,13 @@ class Sweeper:
                 self.ledger.release(pending.retry_subject, action)
                 continue
             self.ledger.remove_pending_retry(pending)
+            if outcome is Outcome.ALREADY_FINISHED:  # it succeeded after all, or is gone
+                self.ledger.release(pending.retry_subject, action)  # no attempt was made
+                reason = "not retried: the job ended on its own or no longer exists"
+                self._retry_entry(
+                    result, pending, now=now, outcome=outcome, reason=reason, attempt=attempts
+                )
+                continue
             self.ledger.release(pending.key, "stop")  # the retried job may be stopped again
             reason = (
                 f"retry {attempt} of {pending.retry.max_attempts} ({pending.retry.type}) "

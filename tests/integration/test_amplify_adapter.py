@@ -290,6 +290,15 @@ def test_retry_request_names_the_stopped_job():
         stub.assert_no_pending_responses()
 
 
+def test_retry_of_a_job_deleted_with_its_branch_gives_up():
+    clients = Clients(default_region="us-east-1")
+    client = clients.client("amplify")
+    with Stubber(client) as stub:
+        stub.add_client_error("get_job", "NotFoundException", "Branch not found.", 404)
+        assert adapter(clients).retry(_pending(_job()), 1) is Outcome.ALREADY_FINISHED
+        stub.assert_no_pending_responses()
+
+
 def test_throttling_is_retried():
     """Every Amplify call is served by the fill, which answers before botocore's retry loop; so
     the retry config is shown on the wire: ListApps throttled twice, then answered."""

@@ -276,6 +276,26 @@ def test_a_stopped_job_is_retried_once_it_has_stopped_up_to_the_cap():
     assert ledger.pending == {}
 
 
+def test_a_job_that_cannot_be_retried_leaves_the_queue_without_using_an_attempt():
+    FakeAdapter.jobs = {"us-east-1": [fake_job("flaky", 95)]}
+    sweep, ledger = retry_sweeper(Settings(mode=Mode.ENFORCE))
+
+    class Gone(RetryingAdapter):
+        def retry(self, pending, attempt):
+            return Outcome.ALREADY_FINISHED
+
+    sweep.adapters = {"fake": Gone}
+    sweep.run("fake", NOW)
+    FakeAdapter.jobs = {}
+    sweep.run("fake", NOW)
+    assert ledger.pending == {}
+    assert ledger.count_claims("fake#us-east-1#flaky:1", "retry#") == 0
+    assert ledger.recorded[-1].reason == "not retried: the job ended on its own or no longer exists"
+    sweep.run("fake", NOW)
+    gave_up = [e for e in ledger.recorded if e.verdict is Verdict.RETRY]
+    assert [e.outcome for e in gave_up] == [Outcome.ALREADY_FINISHED]  # reported once
+
+
 def test_dry_run_never_retries():
     FakeAdapter.jobs = {"us-east-1": [fake_job("flaky", 95)]}
     sweep, ledger = retry_sweeper(Settings(mode=Mode.DRY_RUN))

@@ -174,7 +174,13 @@ class AmplifyJobs(ServiceAdapter):
 
         Amplify has one kind of retry, so the policy's retry type does not matter here.
         """
-        if self._get_job(pending.details)["summary"]["status"] not in ENDED:
+        try:
+            status = self._get_job(pending.details)["summary"]["status"]
+        except ClientError as error:
+            if error_code(error) != "NotFoundException":
+                raise
+            return Outcome.ALREADY_FINISHED  # deleted with its branch or app: nothing to retry
+        if status not in ENDED:
             return None  # still CANCELLING
         reason = f"jobwarden retry {attempt} after a stop under policy {pending.policy}"
         self._client.start_job(
