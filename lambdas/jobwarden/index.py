@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from jobwarden.ledger import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from jobwarden.ledger import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, query_pages
 
 TOMBSTONE_DAYS = 2
 
@@ -144,18 +144,13 @@ class DynamoIndex:
         return (Change.UPDATED if before else Change.ENTERED), before
 
     def active(self, service: str, region: str) -> list[IndexedJob]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "FilterExpression": "attribute_not_exists(ended_at)",
-            "ExpressionAttributeValues": {":pk": partition(service, region)},
-        }
-        found: list[IndexedJob] = []
-        while True:
-            page = self._table.query(**kwargs)
-            found.extend(_from_item(item) for item in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        pages = query_pages(
+            self._table,
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="attribute_not_exists(ended_at)",
+            ExpressionAttributeValues={":pk": partition(service, region)},
+        )
+        return [_from_item(item) for page in pages for item in page["Items"]]
 
     def set_deadline(self, service: str, region: str, job_id: str, schedule: str) -> bool:
         try:

@@ -175,18 +175,13 @@ class DynamoLedger:
         self._table.delete_item(Key={PARTITION_KEY: subject, SORT_KEY: f"claim#{action}"})
 
     def count_claims(self, subject: str, prefix: str) -> int:
-        count = 0
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": subject, ":prefix": f"claim#{prefix}"},
-            "Select": "COUNT",
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            count += int(page["Count"])
-            if "LastEvaluatedKey" not in page:
-                return count
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        pages = query_pages(
+            self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": subject, ":prefix": f"claim#{prefix}"},
+            Select="COUNT",
+        )
+        return sum(int(page["Count"]) for page in pages)
 
     def record(self, entry: Entry) -> None:
         item: dict[str, Any] = {
@@ -214,17 +209,12 @@ class DynamoLedger:
         self._table.put_item(Item=item)
 
     def pending_retries(self, service: str, region: str) -> list[PendingRetry]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": _retry_partition(service, region)},
-        }
-        found: list[PendingRetry] = []
-        while True:
-            page = self._table.query(**kwargs)
-            found.extend(pending_from_item(item) for item in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        pages = query_pages(
+            self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _retry_partition(service, region)},
+        )
+        return [pending_from_item(item) for page in pages for item in page["Items"]]
 
     def remove_pending_retry(self, pending: PendingRetry) -> None:
         self._table.delete_item(
@@ -235,19 +225,15 @@ class DynamoLedger:
         )
 
     def _query_day(self, day: str, since: datetime) -> Iterator[Entry]:
-        kwargs: dict[str, Any] = {
-            "IndexName": BY_DAY_INDEX,
-            "KeyConditionExpression": "#day = :day AND #at >= :since",
-            "ExpressionAttributeNames": {"#day": BY_DAY_PARTITION, "#at": BY_DAY_SORT},
-            "ExpressionAttributeValues": {":day": day, ":since": since.isoformat()},
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            for item in page["Items"]:
-                yield Entry.from_json(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        pages = query_pages(
+            self._table,
+            IndexName=BY_DAY_INDEX,
+            KeyConditionExpression="#day = :day AND #at >= :since",
+            ExpressionAttributeNames={"#day": BY_DAY_PARTITION, "#at": BY_DAY_SORT},
+            ExpressionAttributeValues={":day": day, ":since": since.isoformat()},
+        )
+        for page in pages:
+            yield from (Entry.from_json(item) for item in page["Items"])
 
 
 class MemoryLedger:
@@ -286,6 +272,16 @@ class MemoryLedger:
 
     def remove_pending_retry(self, pending: PendingRetry) -> None:
         self.pending.pop(pending.key, None)
+
+
+def query_pages(table: Any, **query: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a DynamoDB query (boto3's Table has no paginator)."""
+    while True:
+        page: dict[str, Any] = table.query(**query)
+        yield page
+        if "LastEvaluatedKey" not in page:
+            return
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _days(since: datetime, until: datetime) -> list[str]:

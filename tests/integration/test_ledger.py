@@ -96,3 +96,23 @@ def test_pending_retries_round_trip_per_service_and_region(account):
     assert book.pending_retries("codebuild-batch", "eu-west-1") == []
     book.remove_pending_retry(pending)
     assert book.pending_retries("codebuild-batch", "us-east-1") == []
+
+
+def test_queries_follow_every_page(account):
+    from jobwarden.ledger import query_pages
+
+    book = ledger(account)
+    now = datetime.now(UTC)
+    for n in range(5):
+        book.claim("codebuild#us-east-1#many:1", f"retry#{n}", now)
+    table = account.clients.dynamodb_table(account.resources.table)
+    pages = list(
+        query_pages(
+            table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": "codebuild#us-east-1#many:1"},
+            Limit=2,
+        )
+    )
+    assert len(pages) >= 3
+    assert sum(len(page["Items"]) for page in pages) == 5
