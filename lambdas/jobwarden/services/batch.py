@@ -93,11 +93,8 @@ class BatchJobs(ServiceAdapter):
 
     def list_active(self, now: datetime) -> Iterator[Job]:
         for queue in self._job_queues():
-            ids = self._active_ids(queue["jobQueueArn"])
-            for chunk in _chunks(ids, DESCRIBE_LIMIT):
-                for detail in self._client.describe_jobs(jobs=chunk).get("jobs", []):
-                    if detail["status"] in ACTIVE_STATUSES and not _is_child(detail):
-                        yield self.to_job(detail, queue.get("tags", {}), now)
+            self._queue_tags[queue["jobQueueArn"]] = queue.get("tags", {})
+            yield from self.describe_many(self._active_ids(queue["jobQueueArn"]), now).values()
 
     def _job_queues(self) -> Iterator[dict[str, Any]]:
         for page in self._client.get_paginator("describe_job_queues").paginate():
