@@ -167,8 +167,11 @@ class Sweeper:
     def _reconcile(
         self, adapter: ServiceAdapter, jobs: list[Job], now: datetime, result: SweepResult
     ) -> None:
-        """Bring the index in line with a full listing, and count what the events missed."""
-        if self.index is None:
+        """Bring the index in line with a full listing, and count what the events missed.
+
+        A service that sends no events keeps no index: nothing was missed, nothing to write.
+        """
+        if self.index is None or not adapter.events:
             return
         listed = {job.job_id for job in jobs}
         for job in jobs:

@@ -373,8 +373,10 @@ def test_services_without_events_are_always_listed_in_full():
         index=index,
     )
     FakeAdapter.jobs = {"us-east-1": [fake_job("stuck", 95)]}
-    sweep.run("fake", NOW)
+    first = sweep.run("fake", NOW)
     assert sweep.run("fake", NOW + timedelta(minutes=5)).seen == 1  # FakeAdapter: no events
+    assert first.missed == 0  # no events were expected, so none were missed
+    assert index.active("fake", "us-east-1") == []
 
 
 def test_a_listing_drops_indexed_jobs_whose_end_was_missed():
