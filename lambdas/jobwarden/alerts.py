@@ -14,6 +14,7 @@ HEADLINES: dict[Outcome, str] = {
     Outcome.STOPPED: "stopped",
     Outcome.WOULD_STOP: "would stop (dry run)",
     Outcome.ALREADY_FINISHED: "finished before the stop",
+    Outcome.STOP_REQUESTED: "stop requested",
     Outcome.NOTIFIED: "over a limit",
     Outcome.HELD: "over a limit, stop held",
     Outcome.FAILED: "FAILED",

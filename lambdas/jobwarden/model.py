@@ -41,6 +41,7 @@ class Outcome(StrEnum):
     STOPPED = "stopped"
     WOULD_STOP = "would_stop"  # dry-run
     ALREADY_FINISHED = "already_finished"  # the job ended before our stop landed
+    STOP_REQUESTED = "stop_requested"  # accepted, takes effect later (a Batch job not started)
     ALREADY_HANDLED = "already_handled"  # another sweep or event claimed this action first
     NOTIFIED = "notified"
     HELD = "held"

@@ -50,6 +50,14 @@ class ServiceAdapter(ABC):
     def stop(self, job: Job, reason: str) -> Outcome:
         """Stop one job: STOPPED, or ALREADY_FINISHED when it ended first. Raise on failure."""
 
+    def read_back(self, job: Job, reason: str) -> Outcome | None:
+        """How a job stands after a stop whose answer we do not have (a lost response, a crash
+        after the call, a refusal): STOPPED when it is stopping, stopped or cancelled (after our
+        request, that is our stop); ALREADY_FINISHED when it succeeded or failed on its own, or
+        no longer exists; None while it is still active. `reason` is the one the stop sent, for
+        services that keep it. Read from the service, never guessed."""
+        raise NotImplementedError(f"{self.name} cannot read a job back")
+
     def stop_many(self, requests: Sequence[tuple[Job, str]]) -> dict[str, Outcome | Exception]:
         """Stop several jobs; one failure is returned for its job and never hides the others."""
         results: dict[str, Outcome | Exception] = {}
@@ -61,6 +69,9 @@ class ServiceAdapter(ABC):
         return results
 
     supports_retry: ClassVar[bool] = False
+    # False where a job's start sends no event unless the job asks for one (Glue's
+    # NotifyDelayAfter): the index cannot know every active job, so sweeps list in full.
+    events_announce_starts: ClassVar[bool] = True
     # (EventBridge source, detail-type) pairs `from_event` reads; the stack subscribes to them.
     events: ClassVar[tuple[tuple[str, str], ...]] = ()
 
