@@ -109,6 +109,15 @@ class Retry:
 
 
 @dataclass(frozen=True)
+class RetryStarted:
+    """A retry the service accepted. `job_id` is the job it runs as: the same id where the
+    service retries in place (RetryBuildBatch), a new one where it starts a new job."""
+
+    job_id: str
+    note: str = ""  # how it was started, when not the usual way
+
+
+@dataclass(frozen=True)
 class Policy:
     """One validated policy document.
 

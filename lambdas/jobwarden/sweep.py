@@ -19,7 +19,7 @@ from jobwarden.deadlines import DeadlineBook
 from jobwarden.engine import decide, next_deadline, select_policy
 from jobwarden.index import Change, Index, IndexedJob, JobEvent
 from jobwarden.ledger import Entry, Ledger
-from jobwarden.model import Decision, Job, Mode, Outcome, PendingRetry, Verdict
+from jobwarden.model import Decision, Job, Mode, Outcome, PendingRetry, RetryStarted, Verdict
 from jobwarden.policies import Configuration, Problem
 from jobwarden.services import REGISTRY
 from jobwarden.services.base import ServiceAdapter
@@ -134,7 +134,19 @@ class Sweeper:
     ) -> list[Job] | None:
         try:
             if self._reconcile_due(adapter, now):
-                jobs = list(adapter.list_active(now))
+                jobs = []
+                for item in adapter.list_active(now):
+                    if isinstance(item, Job):
+                        jobs.append(item)
+                        continue
+                    self._error(
+                        result,
+                        subject=f"sweep#{adapter.name}#{adapter.region}",
+                        service=adapter.name,
+                        region=adapter.region,
+                        now=now,
+                        reason=f"could not read {item.subject}: {item.reason}",
+                    )
                 self._reconcile(adapter, jobs, now, result)
                 return jobs
             assert self.index is not None
@@ -292,6 +304,8 @@ class Sweeper:
                 )
                 result.errors += 1
                 continue
+            if isinstance(outcome, RetryStarted):
+                outcome = Outcome.RETRIED
             if outcome is None:  # still stopping: try again next sweep
                 self.ledger.release(pending.retry_subject, action)
                 continue

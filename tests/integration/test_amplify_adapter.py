@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from jobwarden.aws import Clients
 from jobwarden.local.amplify import AmplifyFill, create_app, start_job
-from jobwarden.model import Job, Outcome, PendingRetry, Retry, Settings
+from jobwarden.model import Job, Outcome, PendingRetry, Retry, RetryStarted, Settings
 from jobwarden.services.amplify import MAX_JOB_AGE, AmplifyJobs
 
 from tests.integration.conftest import throttle
@@ -259,7 +259,7 @@ def test_retry_waits_for_the_stop_then_starts_the_commit_again(account, amplify)
 
     assert amplify_jobs.retry(pending, 1) is None  # still CANCELLING
     amplify.set_status(*job_id.split("/"), "CANCELLED")
-    assert amplify_jobs.retry(pending, 1) is Outcome.RETRIED
+    assert amplify_jobs.retry(pending, 1) == RetryStarted(f"{app}/main/2")
 
     (retried,) = amplify_jobs.list_active(datetime.now(UTC))
     assert retried.job_id == f"{app}/main/2"
@@ -286,7 +286,7 @@ def test_retry_request_names_the_stopped_job():
                 "jobReason": "jobwarden retry 2 after a stop under policy web-builds",
             },
         )
-        assert adapter(clients).retry(_pending(_job()), 2) is Outcome.RETRIED
+        assert adapter(clients).retry(_pending(_job()), 2) == RetryStarted("d1abc/feature/login/8")
         stub.assert_no_pending_responses()
 
 

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from jobwarden.aws import Clients
 from jobwarden.local.codebuild_batch import CodeBuildBatchFill
-from jobwarden.model import Job, Outcome, PendingRetry, Retry, Settings
+from jobwarden.model import Job, Outcome, PendingRetry, Retry, RetryStarted, Settings
 from jobwarden.services import REGISTRY
 from jobwarden.services.codebuild_batch import (  # importing registers the adapter
     CodeBuildBatches,
@@ -288,7 +288,7 @@ def test_retry_request_waits_for_the_stop_and_skips_a_success():
                 "idempotencyToken": retry_token("p:1", 2),
             },
         )
-        assert batches.retry(pending("p:1", "RETRY_ALL_BUILDS"), 2) is Outcome.RETRIED
+        assert batches.retry(pending("p:1", "RETRY_ALL_BUILDS"), 2) == RetryStarted("p:1")
         stub.add_response(
             "batch_get_build_batches",
             {"buildBatches": [{**summary, "buildBatchStatus": "SUCCEEDED"}]},
@@ -320,7 +320,7 @@ def test_a_retried_batch_keeps_its_id_and_is_timed_from_the_retry(account):
     with time_machine.travel(now - HOUR, tick=False):
         assert batches.stop(job, "too long") is Outcome.STOPPED
     with time_machine.travel(now - 30 * MINUTE, tick=False):
-        assert batches.retry(pending(batch_id), 1) is Outcome.RETRIED
+        assert batches.retry(pending(batch_id), 1) == RetryStarted(batch_id)
 
     retried = batch(account, batch_id)
     assert retried["buildBatchStatus"] == "IN_PROGRESS"

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from jobwarden.index import JobEvent
-from jobwarden.model import Job, Outcome, PendingRetry
+from jobwarden.model import Job, Outcome, PendingRetry, RetryStarted
 from jobwarden.pricing import amplify_basis
 from jobwarden.services import register
 from jobwarden.services.base import Grant, ServiceAdapter, error_code
@@ -169,7 +169,7 @@ class AmplifyJobs(ServiceAdapter):
             return Outcome.ALREADY_FINISHED
         return Outcome.STOPPED  # CANCELLING or CANCELLED
 
-    def retry(self, pending: PendingRetry, attempt: int) -> Outcome | None:
+    def retry(self, pending: PendingRetry, attempt: int) -> RetryStarted | Outcome | None:
         """Start the stopped job's commit again, once the stopped job has ended.
 
         Amplify has one kind of retry, so the policy's retry type does not matter here.
@@ -183,10 +183,11 @@ class AmplifyJobs(ServiceAdapter):
         if status not in ENDED:
             return None  # still CANCELLING
         reason = f"jobwarden retry {attempt} after a stop under policy {pending.policy}"
-        self._client.start_job(
+        started = self._client.start_job(
             **_job_params(pending.details), jobType="RETRY", jobReason=reason[:REASON_LIMIT]
-        )
-        return Outcome.RETRIED
+        )["jobSummary"]
+        details = pending.details
+        return RetryStarted(qualified_id(details["app_id"], details["branch"], started["jobId"]))
 
     def _get_job(self, details: Mapping[str, Any]) -> dict[str, Any]:
         return self._client.get_job(**_job_params(details))["job"]  # type: ignore[no-any-return]

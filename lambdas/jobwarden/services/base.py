@@ -10,7 +10,23 @@ from typing import Any, ClassVar
 
 from jobwarden.aws import Clients
 from jobwarden.index import JobEvent
-from jobwarden.model import Job, Outcome, PendingRetry, Settings
+from jobwarden.model import Job, Outcome, PendingRetry, RetryStarted, Settings
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A resource a listing could not read (denied, deleted mid-sweep, missing a field).
+
+    `list_active` yields one in place of the jobs it would have found there, and goes on with
+    the other resources; the sweep records and alerts it as that resource's problem."""
+
+    subject: str  # e.g. "glue job nightly-etl", "amplify app d1a2b3/branch main"
+    reason: str
+
+
+class RetryImpossible(Exception):
+    """The service refuses this retry for good (no later sweep can succeed): recorded and
+    alerted once, and the pending retry dropped."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +59,9 @@ class ServiceAdapter(ABC):
         self.settings = settings
 
     @abstractmethod
-    def list_active(self, now: datetime) -> Iterator[Job]:
-        """Yield every job of this service in this region that is queued or running."""
+    def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
+        """Yield every job of this service in this region that is queued or running, and an
+        `Unreadable` for each resource that could not be read (the listing goes on)."""
 
     @abstractmethod
     def stop(self, job: Job, reason: str) -> Outcome:
@@ -93,8 +110,11 @@ class ServiceAdapter(ABC):
         `names` (job id -> job name) serves services that address a job by name and id."""
         raise NotImplementedError(f"{self.name} cannot read single jobs")
 
-    def retry(self, pending: PendingRetry, attempt: int) -> Outcome | None:
-        """Start a stopped job again: RETRIED, or None while it is still stopping."""
+    def retry(self, pending: PendingRetry, attempt: int) -> RetryStarted | Outcome | None:
+        """Start a stopped job again once it has ended: RetryStarted (with the id the retry
+        runs as), ALREADY_FINISHED when there is nothing to retry (it succeeded, or is gone),
+        None while it is still stopping. Raises RetryImpossible for a refusal no later sweep
+        can overcome, any other exception for a failed attempt (counted)."""
         raise NotImplementedError(f"{self.name} cannot retry")
 
     @classmethod

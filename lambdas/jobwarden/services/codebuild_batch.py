@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from jobwarden.model import CostBasis, Job, Outcome, PendingRetry
+from jobwarden.model import CostBasis, Job, Outcome, PendingRetry, RetryStarted
 from jobwarden.pricing import codebuild_basis
 from jobwarden.services import register
 from jobwarden.services.base import Grant, ServiceAdapter, error_code
@@ -106,8 +106,8 @@ class CodeBuildBatches(ServiceAdapter):
             return Outcome.STOPPED
         return Outcome.ALREADY_FINISHED
 
-    def retry(self, pending: PendingRetry, attempt: int) -> Outcome | None:
-        """RETRIED once the stopped batch has ended; None while it is still stopping.
+    def retry(self, pending: PendingRetry, attempt: int) -> RetryStarted | Outcome | None:
+        """Retried in place once the stopped batch has ended; None while it is still stopping.
 
         A batch that ended SUCCEEDED after all has nothing to retry (RetryBuildBatch only
         takes failed batches): ALREADY_FINISHED. The ledger claims each attempt before this
@@ -123,7 +123,7 @@ class CodeBuildBatches(ServiceAdapter):
             retryType=pending.retry.type,
             idempotencyToken=retry_token(pending.job_id, attempt),
         )
-        return Outcome.RETRIED
+        return RetryStarted(pending.job_id)
 
     def _status(self, batch_id: str) -> str | None:
         batches = self._describe([batch_id])
