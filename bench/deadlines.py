@@ -160,7 +160,7 @@ class Simulation:
     def _set_up(self) -> None:
         clients = self.clients
         resources = create_resources(clients)
-        put_settings(clients, {"mode": "enforce", "max_stops_per_sweep": 100})
+        put_settings(clients, {"mode": "enforce", "max_stops_per_window": 100})
         put_policy(clients, "one-hour", {"limits": {"max_run_minutes": LIMIT_MINUTES}})
         self.scheduler = clients.client("scheduler")
         self.scheduler.create_schedule_group(Name=GROUP)

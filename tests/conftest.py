@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
@@ -31,3 +32,17 @@ def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+@dataclass
+class LambdaContext:
+    """What the handlers read of Lambda's context object; `remaining_ms` is the time left."""
+
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:jobwarden-sweep"
+    function_name: str = "jobwarden"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    remaining_ms: Callable[[], int] = field(default=lambda: 300_000)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms()

@@ -12,6 +12,10 @@ from jobwarden.ledger import (
     BY_DAY_INDEX,
     BY_DAY_PARTITION,
     BY_DAY_SORT,
+    OPEN_INDEX,
+    OPEN_PARTITION,
+    OUTBOX_INDEX,
+    OUTBOX_PARTITION,
     PARTITION_KEY,
     SORT_KEY,
     TTL_ATTRIBUTE,
@@ -44,3 +48,15 @@ class LedgerTable(Construct):
             sort_key=dynamodb.Attribute(name=BY_DAY_SORT, type=string),
             projection_type=dynamodb.ProjectionType.ALL,
         )
+        # Sparse indexes: an item is in them only while a decision is open (recovery reads
+        # it) or its alert undelivered (the outbox), so reading them costs what is pending.
+        for index_name, partition in (
+            (OPEN_INDEX, OPEN_PARTITION),
+            (OUTBOX_INDEX, OUTBOX_PARTITION),
+        ):
+            self.table.add_global_secondary_index(
+                index_name=index_name,
+                partition_key=dynamodb.Attribute(name=partition, type=string),
+                sort_key=dynamodb.Attribute(name=BY_DAY_SORT, type=string),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )

@@ -1,6 +1,8 @@
 """Alarms that notify the alerts topic, and one dashboard.
 
 Alarms: every function's Errors, every service's StopFailures (a stop the service refused),
+AlertsUndelivered (alerts left in the ledger's outbox) and StaleLeases (an open decision whose
+owner died, taken over by a later sweep),
 anything waiting in the dead-letter queue, and state-change events an adapter could not read
 (EventsMalformed: the service changed its event, or the adapter is wrong; the sweeps' full
 listings still find those jobs, later). The dashboard shows what the sweeps decide (JobsSeen,
@@ -86,6 +88,17 @@ class Monitoring(Construct):
                 f"{name}StopFailures",
                 service_metric("StopFailures", service, labelled=False),
                 f"{service} refused or failed a stop jobwarden asked for",
+            )
+            alarm(
+                f"{name}AlertsUndelivered",
+                service_metric("AlertsUndelivered", service, labelled=False),
+                f"{service} alerts are waiting in the ledger's outbox (SNS failed); the next "
+                "sweep sends them",
+            )
+            alarm(
+                f"{name}StaleLeases",
+                service_metric("StaleLeases", service, labelled=False),
+                f"a {service} sweep or check died holding a decision; a later sweep finished it",
             )
         alarm(
             "EventsErrors",

@@ -22,7 +22,8 @@ from infra.constructs.function import nag_form
 
 POLICY_PATH = DEFAULT_POLICY_PATH
 SETTINGS_PARAMETER = DEFAULT_SETTINGS_PARAMETER
-MAX_STOPS_PER_SWEEP = 10
+MAX_STOPS_PER_WINDOW = 10
+STOP_WINDOW_MINUTES = 60
 
 
 def settings_document(
@@ -31,7 +32,8 @@ def settings_document(
     return {
         "mode": str(mode),
         "exempt_tag": DEFAULT_EXEMPT_TAG,
-        "max_stops_per_sweep": MAX_STOPS_PER_SWEEP,
+        "max_stops_per_window": MAX_STOPS_PER_WINDOW,
+        "stop_window_minutes": STOP_WINDOW_MINUTES,
         "kill_switch": False,
         "regions": list(regions),
         "prices": {},

@@ -17,6 +17,7 @@ from aws_cdk import Duration, Fn
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from jobwarden.ledger import OPEN_INDEX, OUTBOX_INDEX
 from jobwarden.services import REGISTRY
 from jobwarden.services.base import ServiceAdapter
 
@@ -193,6 +194,13 @@ def flow_statements(
     return [
         *parameters.read_statements(),
         iam.PolicyStatement(actions=list(LEDGER_ACTIONS), resources=[ledger.table.table_arn]),
+        # Recovery and the outbox read their sparse indexes, and nothing else of the table's.
+        iam.PolicyStatement(
+            actions=["dynamodb:Query"],
+            resources=[
+                f"{ledger.table.table_arn}/index/{name}" for name in (OPEN_INDEX, OUTBOX_INDEX)
+            ],
+        ),
         iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts.topic.topic_arn]),
         iam.PolicyStatement(actions=list(KEY_PUBLISH_ACTIONS), resources=[alerts.key.key_arn]),
         *deadlines.scheduling_statements(),

@@ -1,4 +1,6 @@
-"""SNS alerts: one message per stop, notify or error, filterable by its attributes."""
+"""SNS alerts: one message per stop, notify or error, filterable by its attributes.
+
+They leave from the outbox (`outbox.py`), never straight from a decision."""
 
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ HEADLINES: dict[Outcome, str] = {
 
 
 class AlertSink(Protocol):
-    def publish(self, entry: Entry) -> None: ...
+    def publish(self, entry: Entry, entry_id: str = "") -> None:
+        """Send one alert; `entry_id` names the ledger entry, for subscribers that de-duplicate
+        (delivery is at least once)."""
 
 
 def subject_for(entry: Entry) -> str:
@@ -41,16 +45,19 @@ class SnsAlerts:
         self._sns = sns_client
         self._topic_arn = topic_arn
 
-    def publish(self, entry: Entry) -> None:
+    def publish(self, entry: Entry, entry_id: str = "") -> None:
+        attributes = {
+            "service": {"DataType": "String", "StringValue": entry.service},
+            "verdict": {"DataType": "String", "StringValue": str(entry.verdict)},
+            "mode": {"DataType": "String", "StringValue": str(entry.mode)},
+        }
+        if entry_id:
+            attributes["entry"] = {"DataType": "String", "StringValue": entry_id}
         self._sns.publish(
             TopicArn=self._topic_arn,
             Subject=subject_for(entry),
             Message=json.dumps(entry.to_json(), sort_keys=True),
-            MessageAttributes={
-                "service": {"DataType": "String", "StringValue": entry.service},
-                "verdict": {"DataType": "String", "StringValue": str(entry.verdict)},
-                "mode": {"DataType": "String", "StringValue": str(entry.mode)},
-            },
+            MessageAttributes=attributes,
         )
 
 
@@ -59,6 +66,9 @@ class MemoryAlerts:
 
     def __init__(self) -> None:
         self.sent: list[Entry] = []
+        self.failing = False  # an SNS outage
 
-    def publish(self, entry: Entry) -> None:
+    def publish(self, entry: Entry, entry_id: str = "") -> None:
+        if self.failing:
+            raise ConnectionError("SNS is unavailable")
         self.sent.append(entry)

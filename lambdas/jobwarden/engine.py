@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
@@ -42,9 +43,8 @@ def decide(
     policies: Sequence[Policy],
     settings: Settings,
     now: datetime,
-    stops_so_far: int = 0,
 ) -> Decision:
-    """Evaluate one job. `stops_so_far` is how many stops this sweep has already claimed."""
+    """Evaluate one job. The stop budget is not the engine's: the act step spends it."""
     run_minutes = job.run_seconds(now) / 60
     queue_minutes = job.queue_seconds(now) / 60
     cost = estimate_cost(job.cost_basis, job.run_seconds(now), settings.prices)
@@ -76,15 +76,16 @@ def decide(
     if policy.action is Action.NOTIFY:
         return verdict(Verdict.NOTIFY, reason, policy)
     if settings.kill_switch:
-        return verdict(Verdict.HELD, f"{reason}; not stopped: the kill switch is on", policy)
-    if stops_so_far >= settings.max_stops_per_sweep:
-        return verdict(
-            Verdict.HELD,
-            f"{reason}; not stopped: this sweep reached its limit of "
-            f"{settings.max_stops_per_sweep} stops",
-            policy,
-        )
+        return hold(verdict(Verdict.STOP, reason, policy), KILL_SWITCH_ON)
     return verdict(Verdict.STOP, reason, policy)
+
+
+KILL_SWITCH_ON = "the kill switch is on"
+
+
+def hold(decision: Decision, why: str) -> Decision:
+    """A stop verdict turned into a hold, with why it was not stopped in the same sentence."""
+    return replace(decision, verdict=Verdict.HELD, reason=f"{decision.reason}; not stopped: {why}")
 
 
 def _breaches(

@@ -1,26 +1,35 @@
-"""The audit trail: one DynamoDB item per decision that acts or fails.
+"""The audit trail: one DynamoDB item per decision, written before the action, settled after.
 
 Item layout (also built by the stack, see infra/):
-  pk         "<service>#<region>#<job id>", or "policy#<name>" / "sweep#<service>#<region>";
-             "retry#<service>#<region>" holds the stopped jobs waiting for a retry
-  sk         "<ISO time>#<verdict>" for an entry; "claim#<action>" for a claim; the job id
-             for a pending retry
-  day, at    the `by-day` index (YYYY-MM-DD, ISO time): lists entries by time
-  expires_at TTL, epoch seconds
-A claim is written with `attribute_not_exists(pk)` before an action, so one job is stopped,
-notified or retried at most once, however many sweeps or events race for it.
+  pk           "<service>#<region>#<job id>" for a job; "policy#<name>",
+               "sweep#<service>#<region>" for errors; "retry#<service>#<region>" holds the
+               stopped jobs waiting for a retry; "budget#<service>" the stop budget's slots
+  sk           "decision#<action>" for a decision (the action names the attempt judged);
+               "entry#<key>" for an entry written once per key (errors, failures, retries);
+               "claim#<action>" for a claim; the job id for a pending retry
+  state        "open" from the write-ahead until settled; "settled"
+  owner, lease_until  who holds an open decision, and until when (epoch seconds)
+  day, at      the `by-day` index (YYYY-MM-DD, ISO time): lists entries by time
+  open         "<service>#<region>" while a decision is open: the sparse `open` index, what
+               recovery reads (stale leases, stops that take effect later)
+  outbox       "<service>" while the entry's alert is undelivered: the sparse `outbox` index
+  expires_at   TTL, epoch seconds
+Every write is idempotent for its owner, so botocore's retry of a write that was applied but
+answered with an error finds its own item and goes on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
 
-from jobwarden.model import Decision, Mode, Outcome, PendingRetry, Retry, Verdict
+from jobwarden.model import Decision, Job, Mode, Outcome, PendingRetry, Retry, Verdict
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
@@ -28,6 +37,14 @@ TTL_ATTRIBUTE = "expires_at"
 BY_DAY_INDEX = "by-day"
 BY_DAY_PARTITION = "day"
 BY_DAY_SORT = "at"
+OPEN_INDEX = "open"
+OPEN_PARTITION = "open"
+OUTBOX_INDEX = "outbox"
+OUTBOX_PARTITION = "outbox"
+OPEN, SETTLED = "open", "settled"
+# A pending retry waits hours, not the ledger's retention: a job stopped yesterday is not
+# started again today.
+PENDING_RETRY_TTL = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -51,7 +68,9 @@ class Entry:
     attempt: int | None = None
 
     @classmethod
-    def from_decision(cls, decision: Decision, outcome: Outcome, note: str = "") -> Entry:
+    def from_decision(
+        cls, decision: Decision, outcome: Outcome = Outcome.PENDING, note: str = ""
+    ) -> Entry:
         job = decision.job
         reason = f"{decision.reason}; {note}" if note else decision.reason
         return cls(
@@ -92,17 +111,84 @@ class Entry:
         return cls(**values)
 
 
+class Opened(StrEnum):
+    """How a write-ahead went."""
+
+    OURS = "ours"  # the record is ours now (new, or ours already: a retried write or invocation)
+    BUSY = "busy"  # another owner holds it under a live lease
+    STALE = "stale"  # another owner's lease ran out: recover it (see `take_over`)
+    SETTLED = "settled"  # decided and done before: nothing to do
+
+
+@dataclass(frozen=True)
+class Record:
+    """An open (or settled) decision as stored: its entry, and what recovery needs."""
+
+    entry: Entry
+    action: str
+    owner: str
+    lease_until: datetime
+    state: str
+    details: dict[str, Any] = field(default_factory=dict)
+    retry: Retry | None = None
+    retry_subject: str = ""  # what retry attempts count against (see Job.retry_subject)
+
+    @property
+    def job(self) -> Job:
+        """The job as far as the record knows it: enough to read it back from the service."""
+        entry = self.entry
+        return Job(
+            service=entry.service,
+            job_id=entry.job_id,
+            name=entry.job_name,
+            region=entry.region,
+            status="",
+            submitted_at=entry.at,
+            details=self.details,
+        )
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """An entry whose alert has not left yet, and where it is stored."""
+
+    pk: str
+    sk: str
+    entry: Entry
+
+
 class Ledger(Protocol):
-    def claim(self, subject: str, action: str, at: datetime) -> bool:
-        """Take the right to perform `action` on `subject` once; False if already taken."""
+    def open(self, record: Record, now: datetime) -> Opened:
+        """Write a decision ahead of its action, as open, owned and leased."""
 
-    def release(self, subject: str, action: str) -> None:
-        """Give a claim back after the action failed, so a later sweep may try again."""
+    def get(self, subject: str, action: str) -> Record | None: ...
 
-    def count_claims(self, subject: str, prefix: str) -> int:
-        """How many claims on `subject` start with `prefix` (retry attempts)."""
+    def take_over(self, record: Record, owner: str, lease_until: datetime, now: datetime) -> bool:
+        """Own an open record whose lease has run out; False if someone else did first."""
 
-    def record(self, entry: Entry) -> None: ...
+    def settle(self, record: Record, outcome: Outcome, reason: str, *, alert: bool = True) -> bool:
+        """Settle an open record we own; False when our lease was lost to another owner.
+        A STOP_REQUESTED outcome keeps the record open until the job is seen ended."""
+
+    def drop(self, record: Record) -> None:
+        """Delete an open record we own whose action failed, so a later sweep tries again."""
+
+    def open_records(self, service: str, region: str) -> list[Record]: ...
+
+    def record(self, entry: Entry, key: str) -> bool:
+        """Write an entry once per `key` (retries of the same write or invocation are no-ops),
+        with its alert in the outbox. False if it was written before."""
+
+    def undelivered(self, service: str) -> list[Undelivered]: ...
+
+    def delivered(self, item: Undelivered) -> None: ...
+
+    def claim(self, subject: str, action: str, at: datetime, owner: str = "") -> bool:
+        """Take the right to perform `action` on `subject` once; True again for its owner."""
+
+    def release(self, subject: str, action: str) -> None: ...
+
+    def count_claims(self, subject: str, prefix: str) -> int: ...
 
     def entries(self, since: datetime, service: str | None = None) -> list[Entry]: ...
 
@@ -111,6 +197,11 @@ class Ledger(Protocol):
     def pending_retries(self, service: str, region: str) -> list[PendingRetry]: ...
 
     def remove_pending_retry(self, pending: PendingRetry) -> None: ...
+
+
+def entry_key(*parts: str) -> str:
+    """A short stable key for an entry written once: the same parts give the same key."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
 def _retry_partition(service: str, region: str) -> str:
@@ -147,27 +238,215 @@ def pending_from_item(item: dict[str, Any]) -> PendingRetry:
     )
 
 
+def _dynamo_values(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in data.items()}
+
+
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+def _record_item(record: Record, retention: timedelta) -> dict[str, Any]:
+    entry = record.entry
+    item = _dynamo_values(entry.to_json())
+    item.update(
+        {
+            PARTITION_KEY: entry.subject,
+            SORT_KEY: f"decision#{record.action}",
+            "state": record.state,
+            "owner": record.owner,
+            "lease_until": _epoch(record.lease_until),
+            "details": json.dumps(record.details, sort_keys=True),
+            BY_DAY_PARTITION: entry.at.astimezone(UTC).date().isoformat(),
+            TTL_ATTRIBUTE: _epoch(entry.at + retention),
+        }
+    )
+    if record.state == OPEN:
+        item[OPEN_PARTITION] = f"{entry.service}#{entry.region}"
+    if record.retry is not None:
+        item["retry_type"] = record.retry.type
+        item["retry_max"] = record.retry.max_attempts
+        item["retry_subject"] = record.retry_subject
+    return item
+
+
+def _record_from_item(item: dict[str, Any]) -> Record:
+    retry = None
+    if "retry_type" in item:
+        retry = Retry(str(item["retry_type"]), int(item["retry_max"]))
+    return Record(
+        entry=Entry.from_json(item),
+        action=str(item[SORT_KEY]).removeprefix("decision#"),
+        owner=str(item["owner"]),
+        lease_until=datetime.fromtimestamp(int(item["lease_until"]), UTC),
+        state=str(item["state"]),
+        details=json.loads(item.get("details") or "{}"),
+        retry=retry,
+        retry_subject=str(item.get("retry_subject", "")),
+    )
+
+
 class DynamoLedger:
     def __init__(self, table: Any, retention_days: int = 90) -> None:
         self._table = table
         self._retention = timedelta(days=retention_days)
+        self._conditional_failed = table.meta.client.exceptions.ConditionalCheckFailedException
 
     def _expiry(self, at: datetime) -> int:
-        return int((at + self._retention).timestamp())
+        return _epoch(at + self._retention)
 
-    def claim(self, subject: str, action: str, at: datetime) -> bool:
-        client = self._table.meta.client
+    def open(self, record: Record, now: datetime) -> Opened:
+        try:
+            self._table.put_item(
+                Item=_record_item(replace(record, state=OPEN), self._retention),
+                ConditionExpression="attribute_not_exists(pk) OR (#owner = :me AND #state = :open)",
+                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
+                ExpressionAttributeValues={":me": record.owner, ":open": OPEN},
+            )
+        except self._conditional_failed:
+            held = self.get(record.entry.subject, record.action)
+            if held is None:  # dropped between the write and the read: try once more
+                return self.open(record, now)
+            if held.state != OPEN:
+                return Opened.SETTLED
+            return Opened.STALE if held.lease_until <= now else Opened.BUSY
+        return Opened.OURS
+
+    def get(self, subject: str, action: str) -> Record | None:
+        item = self._table.get_item(
+            Key={PARTITION_KEY: subject, SORT_KEY: f"decision#{action}"}, ConsistentRead=True
+        ).get("Item")
+        return _record_from_item(item) if item else None
+
+    def take_over(self, record: Record, owner: str, lease_until: datetime, now: datetime) -> bool:
+        try:
+            self._table.update_item(
+                Key={PARTITION_KEY: record.entry.subject, SORT_KEY: f"decision#{record.action}"},
+                UpdateExpression="SET #owner = :me, lease_until = :until",
+                ConditionExpression="#state = :open AND (lease_until <= :now OR #owner = :me)",
+                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
+                ExpressionAttributeValues={
+                    ":me": owner,
+                    ":until": _epoch(lease_until),
+                    ":now": _epoch(now),
+                    ":open": OPEN,
+                },
+            )
+        except self._conditional_failed:
+            return False
+        return True
+
+    def settle(self, record: Record, outcome: Outcome, reason: str, *, alert: bool = True) -> bool:
+        stays_open = outcome is Outcome.STOP_REQUESTED
+        sets = ["outcome = :outcome", "reason = :reason", "#state = :state"]
+        values: dict[str, Any] = {
+            ":outcome": str(outcome),
+            ":reason": reason,
+            ":state": OPEN if stays_open else SETTLED,
+            ":me": record.owner,
+            ":open": OPEN,
+        }
+        if alert:
+            sets.append("#outbox = :service")
+            values[":service"] = record.entry.service
+        if stays_open:  # any later sweep may read it back at once
+            sets.append("lease_until = :now")
+            values[":now"] = 0
+        update = "SET " + ", ".join(sets) + ("" if stays_open else " REMOVE #open")
+        names = {"#owner": "owner", "#state": "state"}
+        if alert:
+            names["#outbox"] = OUTBOX_PARTITION
+        if not stays_open:
+            names["#open"] = OPEN_PARTITION
+        try:
+            self._table.update_item(
+                Key={PARTITION_KEY: record.entry.subject, SORT_KEY: f"decision#{record.action}"},
+                UpdateExpression=update,
+                ConditionExpression="#owner = :me AND #state = :open",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except self._conditional_failed:
+            # Our own retried write settled it already, or another owner took it over.
+            held = self.get(record.entry.subject, record.action)
+            return held is not None and held.owner == record.owner and held.state != OPEN
+        return True
+
+    def drop(self, record: Record) -> None:
+        try:
+            self._table.delete_item(
+                Key={PARTITION_KEY: record.entry.subject, SORT_KEY: f"decision#{record.action}"},
+                ConditionExpression="#owner = :me",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":me": record.owner},
+            )
+        except self._conditional_failed:
+            return  # gone already (our retried delete), or another owner's now
+
+    def open_records(self, service: str, region: str) -> list[Record]:
+        pages = query_pages(
+            self._table,
+            IndexName=OPEN_INDEX,
+            KeyConditionExpression="#open = :partition",
+            ExpressionAttributeNames={"#open": OPEN_PARTITION},
+            ExpressionAttributeValues={":partition": f"{service}#{region}"},
+        )
+        return [_record_from_item(item) for page in pages for item in page["Items"]]
+
+    def record(self, entry: Entry, key: str) -> bool:
+        item = _dynamo_values(entry.to_json())
+        item.update(
+            {
+                PARTITION_KEY: entry.subject,
+                SORT_KEY: f"entry#{key}",
+                BY_DAY_PARTITION: entry.at.astimezone(UTC).date().isoformat(),
+                OUTBOX_PARTITION: entry.service,
+                TTL_ATTRIBUTE: self._expiry(entry.at),
+            }
+        )
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except self._conditional_failed:
+            return False
+        return True
+
+    def undelivered(self, service: str) -> list[Undelivered]:
+        pages = query_pages(
+            self._table,
+            IndexName=OUTBOX_INDEX,
+            KeyConditionExpression="#outbox = :service",
+            ExpressionAttributeNames={"#outbox": OUTBOX_PARTITION},
+            ExpressionAttributeValues={":service": service},
+        )
+        return [
+            Undelivered(item[PARTITION_KEY], item[SORT_KEY], Entry.from_json(item))
+            for page in pages
+            for item in page["Items"]
+        ]
+
+    def delivered(self, item: Undelivered) -> None:
+        self._table.update_item(
+            Key={PARTITION_KEY: item.pk, SORT_KEY: item.sk},
+            UpdateExpression="REMOVE #outbox",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#outbox": OUTBOX_PARTITION},
+        )
+
+    def claim(self, subject: str, action: str, at: datetime, owner: str = "") -> bool:
         try:
             self._table.put_item(
                 Item={
                     PARTITION_KEY: subject,
                     SORT_KEY: f"claim#{action}",
                     "at": at.isoformat(),
+                    "owner": owner,
                     TTL_ATTRIBUTE: self._expiry(at),
                 },
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression="attribute_not_exists(pk) OR (#owner = :me AND :me <> :none)",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":me": owner, ":none": ""},
             )
-        except client.exceptions.ConditionalCheckFailedException:
+        except self._conditional_failed:
             return False
         return True
 
@@ -183,17 +462,6 @@ class DynamoLedger:
         )
         return sum(int(page["Count"]) for page in pages)
 
-    def record(self, entry: Entry) -> None:
-        item: dict[str, Any] = {
-            key: Decimal(str(value)) if isinstance(value, float) else value
-            for key, value in entry.to_json().items()
-        }
-        item[PARTITION_KEY] = entry.subject
-        item[SORT_KEY] = f"{entry.at.isoformat()}#{entry.verdict}"
-        item[BY_DAY_PARTITION] = entry.at.astimezone(UTC).date().isoformat()
-        item[TTL_ATTRIBUTE] = self._expiry(entry.at)
-        self._table.put_item(Item=item)
-
     def entries(self, since: datetime, service: str | None = None) -> list[Entry]:
         found = [
             entry
@@ -205,7 +473,7 @@ class DynamoLedger:
 
     def add_pending_retry(self, pending: PendingRetry) -> None:
         item = pending_to_item(pending)
-        item[TTL_ATTRIBUTE] = self._expiry(pending.stopped_at)
+        item[TTL_ATTRIBUTE] = _epoch(pending.stopped_at + PENDING_RETRY_TTL)
         self._table.put_item(Item=item)
 
     def pending_retries(self, service: str, region: str) -> list[PendingRetry]:
@@ -237,27 +505,105 @@ class DynamoLedger:
 
 
 class MemoryLedger:
-    """The same contract in memory, for unit tests of the sweep."""
+    """The same contract in memory, for unit tests of the flow."""
 
     def __init__(self) -> None:
-        self.claims: set[tuple[str, str]] = set()
-        self.recorded: list[Entry] = []
+        self.records: dict[tuple[str, str], Record] = {}
+        self.written: dict[tuple[str, str], Entry] = {}
+        self.outbox: dict[tuple[str, str], Entry] = {}
+        self.claims: dict[tuple[str, str], str] = {}
         self.pending: dict[str, PendingRetry] = {}
 
-    def claim(self, subject: str, action: str, at: datetime) -> bool:
-        if (subject, action) in self.claims:
+    @property
+    def recorded(self) -> list[Entry]:
+        """Every settled decision and written entry, in time order."""
+        settled = [r.entry for r in self.records.values() if r.entry.outcome is not Outcome.PENDING]
+        return sorted([*settled, *self.written.values()], key=lambda e: e.at)
+
+    def open(self, record: Record, now: datetime) -> Opened:
+        key = (record.entry.subject, record.action)
+        held = self.records.get(key)
+        if held is None or (held.owner == record.owner and held.state == OPEN):
+            self.records[key] = replace(record, state=OPEN)
+            return Opened.OURS
+        if held.state != OPEN:
+            return Opened.SETTLED
+        return Opened.STALE if held.lease_until <= now else Opened.BUSY
+
+    def get(self, subject: str, action: str) -> Record | None:
+        return self.records.get((subject, action))
+
+    def take_over(self, record: Record, owner: str, lease_until: datetime, now: datetime) -> bool:
+        key = (record.entry.subject, record.action)
+        held = self.records.get(key)
+        if held is None or held.state != OPEN:
             return False
-        self.claims.add((subject, action))
+        if held.lease_until > now and held.owner != owner:
+            return False
+        self.records[key] = replace(held, owner=owner, lease_until=lease_until)
+        return True
+
+    def settle(self, record: Record, outcome: Outcome, reason: str, *, alert: bool = True) -> bool:
+        key = (record.entry.subject, record.action)
+        held = self.records.get(key)
+        if held is None or held.owner != record.owner or held.state != OPEN:
+            return held is not None and held.owner == record.owner
+        stays_open = outcome is Outcome.STOP_REQUESTED
+        entry = replace(held.entry, outcome=outcome, reason=reason)
+        self.records[key] = replace(
+            held,
+            entry=entry,
+            state=OPEN if stays_open else SETTLED,
+            lease_until=datetime.fromtimestamp(0, UTC) if stays_open else held.lease_until,
+        )
+        where = (entry.subject, f"decision#{record.action}")
+        if alert or where in self.outbox:
+            self.outbox[where] = entry
+        return True
+
+    def drop(self, record: Record) -> None:
+        key = (record.entry.subject, record.action)
+        held = self.records.get(key)
+        if held is not None and held.owner == record.owner:
+            del self.records[key]
+
+    def open_records(self, service: str, region: str) -> list[Record]:
+        return [
+            r
+            for r in self.records.values()
+            if r.state == OPEN and (r.entry.service, r.entry.region) == (service, region)
+        ]
+
+    def record(self, entry: Entry, key: str) -> bool:
+        where = (entry.subject, f"entry#{key}")
+        if where in self.written:
+            return False
+        self.written[where] = entry
+        self.outbox[where] = entry
+        return True
+
+    def undelivered(self, service: str) -> list[Undelivered]:
+        return [
+            Undelivered(pk, sk, entry)
+            for (pk, sk), entry in sorted(self.outbox.items(), key=lambda kv: kv[1].at)
+            if entry.service == service
+        ]
+
+    def delivered(self, item: Undelivered) -> None:
+        self.outbox.pop((item.pk, item.sk), None)
+
+    def claim(self, subject: str, action: str, at: datetime, owner: str = "") -> bool:
+        held = self.claims.get((subject, action))
+        if held is not None and not (owner and held == owner):
+            return False
+        self.claims[(subject, action)] = owner
         return True
 
     def release(self, subject: str, action: str) -> None:
-        self.claims.discard((subject, action))
+        self.claims.pop((subject, action), None)
 
     def count_claims(self, subject: str, prefix: str) -> int:
         return sum(1 for s, a in self.claims if s == subject and a.startswith(prefix))
-
-    def record(self, entry: Entry) -> None:
-        self.recorded.append(entry)
 
     def entries(self, since: datetime, service: str | None = None) -> list[Entry]:
         return [

@@ -38,11 +38,13 @@ class Verdict(StrEnum):
 class Outcome(StrEnum):
     """What actually happened after the decision."""
 
+    PENDING = "pending"  # written ahead of the action; settled after it
     STOPPED = "stopped"
     WOULD_STOP = "would_stop"  # dry-run
     ALREADY_FINISHED = "already_finished"  # the job ended before our stop landed
     STOP_REQUESTED = "stop_requested"  # accepted, takes effect later (a Batch job not started)
-    ALREADY_HANDLED = "already_handled"  # another sweep or event claimed this action first
+    ALREADY_HANDLED = "already_handled"  # settled before, or another owner's lease holds it
+    WITHDRAWN = "withdrawn"  # a pending stop whose job, read again, no longer warrants it
     NOTIFIED = "notified"
     HELD = "held"
     FAILED = "failed"
@@ -78,6 +80,9 @@ class Job:
     arn: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
     lineage: str = ""
+    # Which run of the job this reading is of, where a retry keeps the id (a retried batch
+    # build): a decision on one attempt never acts on the next.
+    attempt: str = ""
 
     @property
     def key(self) -> str:
@@ -166,7 +171,10 @@ class Settings:
 
     mode: Mode = Mode.DRY_RUN
     exempt_tag: str = DEFAULT_EXEMPT_TAG
-    max_stops_per_sweep: int = 10
+    # The blast radius: at most this many stops per service in any rolling window, counted
+    # across sweeps and deadline checks.
+    max_stops_per_window: int = 10
+    stop_window_minutes: int = 60
     kill_switch: bool = False
     regions: tuple[str, ...] = ()
     prices: Mapping[str, float] = field(default_factory=dict)

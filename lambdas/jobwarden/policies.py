@@ -202,7 +202,9 @@ def parse_settings(document: str | Mapping[str, Any], name: str = "settings") ->
         (
             "mode",
             "exempt_tag",
+            "max_stops_per_window",
             "max_stops_per_sweep",
+            "stop_window_minutes",
             "kill_switch",
             "regions",
             "prices",
@@ -214,7 +216,13 @@ def parse_settings(document: str | Mapping[str, Any], name: str = "settings") ->
     settings = Settings(
         mode=Mode(top.text("mode", defaults.mode, [m.value for m in Mode])),
         exempt_tag=top.text("exempt_tag", defaults.exempt_tag),
-        max_stops_per_sweep=top.integer("max_stops_per_sweep", defaults.max_stops_per_sweep, 0),
+        # `max_stops_per_sweep`, the name before the budget spanned sweeps, still reads.
+        max_stops_per_window=top.integer(
+            "max_stops_per_window",
+            top.integer("max_stops_per_sweep", defaults.max_stops_per_window, 0),
+            0,
+        ),
+        stop_window_minutes=top.integer("stop_window_minutes", defaults.stop_window_minutes, 1),
         kill_switch=top.boolean("kill_switch", defaults.kill_switch),
         regions=top.strings("regions", defaults.regions),
         prices=top.number_map("prices"),
@@ -286,18 +294,28 @@ class ParameterStore:
         documents = self._provider.get_multiple(
             self.policy_path, max_age=self.max_age, recursive=True
         )
-        try:
-            settings_text = self._provider.get(self.settings_parameter, max_age=self.max_age)
-        except GetParameterError as error:
-            if "ParameterNotFound" not in str(error):
-                raise
-            settings_text = None
+        settings_text = self._settings_text()
         return build_configuration(
-            None if settings_text is None else str(settings_text),
+            settings_text,
             {str(name): str(value) for name, value in documents.items()},
             known_services,
             self.settings_parameter,
         )
+
+    def read_settings(self) -> Settings:
+        """The settings as they are now: read past the cache, so a kill switch set a moment ago
+        holds the next stop. Missing: the defaults; invalid: the defaults, kill switch on."""
+        return build_configuration(self._settings_text(), {}, (), self.settings_parameter).settings
+
+    def _settings_text(self) -> str | None:
+        """The settings document, read fresh on every call (policies may stay cached)."""
+        try:
+            text = self._provider.get(self.settings_parameter, force_fetch=True)
+        except GetParameterError as error:
+            if "ParameterNotFound" not in str(error):
+                raise
+            return None
+        return str(text)
 
     def push(self, name: str, document: str, overwrite: bool = True) -> str:
         """Write one policy document; returns the parameter name."""

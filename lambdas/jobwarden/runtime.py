@@ -6,13 +6,16 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
+from jobwarden.act import Lease
 from jobwarden.alerts import SnsAlerts
 from jobwarden.aws import Clients
+from jobwarden.budget import DynamoBudget
 from jobwarden.deadlines import GROUP, SchedulerDeadlines, Targets
 from jobwarden.index import DynamoIndex
 from jobwarden.ledger import DynamoLedger
-from jobwarden.model import Mode
+from jobwarden.model import Mode, Settings
 from jobwarden.policies import DEFAULT_POLICY_PATH, DEFAULT_SETTINGS_PARAMETER, ParameterStore
 from jobwarden.services import REGISTRY
 from jobwarden.sweep import Sweeper
@@ -68,9 +71,14 @@ class Runtime:
         )
 
     def sweeper(
-        self, mode: Mode | None = None, function_arn: str | None = None, service: str = ""
+        self,
+        mode: Mode | None = None,
+        function_arn: str | None = None,
+        service: str = "",
+        lease: Lease | None = None,
     ) -> Sweeper:
-        """`mode` overrides the settings' mode (the CLI's --dry-run/--enforce).
+        """`mode` overrides the settings' mode (the CLI's --dry-run/--enforce; the kill switch
+        still wins). `lease` names who acts and for how long (default: this run, 15 minutes).
 
         Inside Lambda (`function_arn` given) with deadlines configured, the sweep uses the
         events' index and may move a job's deadline check, which targets this same function.
@@ -80,20 +88,27 @@ class Runtime:
         if mode is not None:
             settings = replace(configuration.settings, mode=mode)
             configuration = replace(configuration, settings=settings)
-        ledger = DynamoLedger(
-            self.clients.dynamodb_table(self.env.table),
-            configuration.settings.ledger_retention_days,
-        )
+        settings = configuration.settings
+        table = self.clients.dynamodb_table(self.env.table)
+        ledger = DynamoLedger(table, settings.ledger_retention_days)
         alerts = SnsAlerts(self.clients.client("sns"), self.env.topic_arn)
-        if function_arn is None or not self.env.deadline_role_arn:
-            return Sweeper(self.clients, ledger, alerts, configuration)
+        window = timedelta(minutes=settings.stop_window_minutes)
+
+        def fresh_settings() -> Settings:
+            now = self.store.read_settings()
+            return now if mode is None else replace(now, mode=mode)
+
+        in_lambda = function_arn is not None and bool(self.env.deadline_role_arn)
         return Sweeper(
             self.clients,
             ledger,
             alerts,
             configuration,
-            index=self.index(),
-            deadlines=self.deadlines({service: function_arn}),
+            index=self.index() if in_lambda else None,
+            deadlines=self.deadlines({service: function_arn or ""}) if in_lambda else None,
+            budget=DynamoBudget(table, settings.max_stops_per_window, window),
+            lease=lease,
+            fresh_settings=fresh_settings,
         )
 
     def index(self) -> DynamoIndex:

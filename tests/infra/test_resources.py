@@ -403,7 +403,8 @@ def test_settings_parameter(default_synth: Synth) -> None:
     assert document == {
         "mode": "dry_run",
         "exempt_tag": "jobwarden:exempt",
-        "max_stops_per_sweep": 10,
+        "max_stops_per_window": 10,
+        "stop_window_minutes": 60,
         "kill_switch": False,
         "regions": [],
         "prices": {},
@@ -461,6 +462,8 @@ def test_alarms_notify_the_topic(default_synth: Synth) -> None:
     for service, (function_id, _) in default_synth.sweep_functions().items():
         expected.add(("AWS/Lambda", "Errors", json.dumps({"FunctionName": ref(function_id)})))
         expected.add(("JobWarden", "StopFailures", json.dumps({"service": service})))
+        expected.add(("JobWarden", "AlertsUndelivered", json.dumps({"service": service})))
+        expected.add(("JobWarden", "StaleLeases", json.dumps({"service": service})))
     events_id, _ = default_synth.events_function()
     expected.add(("AWS/Lambda", "Errors", json.dumps({"FunctionName": ref(events_id)})))
     watched_services = sorted(s for s, adapter in REGISTRY.items() if adapter.events)

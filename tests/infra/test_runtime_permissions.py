@@ -38,6 +38,7 @@ from jobwarden.local.account import (
 )
 from jobwarden.local.emulator import emulated_account
 
+from tests.conftest import LambdaContext
 from tests.infra.conftest import Synth
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
@@ -45,14 +46,6 @@ REGION = "us-east-1"
 SWEEP_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:jobwarden-sweep-codebuild"
 ROLE_ARN = "arn:aws:iam::123456789012:role/jobwarden-deadlines"
 GROUP = "jobwarden-deadlines"
-
-
-@dataclass
-class Context:
-    invoked_function_arn: str
-    function_name: str = "jobwarden"
-    memory_limit_in_mb: int = 256
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
 
 
 class Recorder:
@@ -155,8 +148,10 @@ def run_scenario(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> Calls:
         # Queued 20 minutes, then running 40: a check at the event's guess is early.
         early = start(timedelta(minutes=60), timedelta(minutes=20))
         over = start(timedelta(minutes=90), timedelta(minutes=1))
-        invoke_events = Context(f"arn:aws:lambda:{REGION}:123456789012:function:jobwarden-events")
-        invoke_sweep = Context(SWEEP_ARN)
+        invoke_events = LambdaContext(
+            f"arn:aws:lambda:{REGION}:123456789012:function:jobwarden-events"
+        )
+        invoke_sweep = LambdaContext(SWEEP_ARN)
         events.runtime.cache_clear()
         sweep.runtime.cache_clear()
         try:

@@ -69,9 +69,10 @@ class Account:
         return code, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
     def ledger_items(self, claims: bool = False) -> list[dict[str, Any]]:
-        """The decision entries (or, with `claims`, only the claims) in the ledger table."""
+        """The ledger's items but the stop budget's slots: with `claims`, only the claims;
+        without, everything else (decisions, entries, pending retries)."""
         table = self.clients.dynamodb_table(self.resources.table)
-        items = table.scan()["Items"]
+        items = [i for i in table.scan()["Items"] if not i["pk"].startswith("budget#")]
         return [i for i in items if i["sk"].startswith("claim#") == claims]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,18 +12,21 @@ import pytest
 from jobwarden.handlers import events, sweep
 from jobwarden.local.account import put_policy, put_settings
 
+from tests.conftest import LambdaContext
+
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 SAMPLES = sorted(path.name for path in EVENTS_DIR.glob("*.json"))
 SWEEP_ARN = "arn:aws:lambda:us-east-1:123456789012:function:jobwarden-sweep-codebuild"
 ROLE_ARN = "arn:aws:iam::123456789012:role/jobwarden-deadlines"
 
 
-@dataclass
-class Context:
-    function_name: str = "jobwarden-events"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:jobwarden-events"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+EVENTS_ARN = "arn:aws:lambda:us-east-1:123456789012:function:jobwarden-events"
+
+
+def lambda_context(invoked_function_arn: str = EVENTS_ARN) -> LambdaContext:
+    return LambdaContext(
+        invoked_function_arn=invoked_function_arn, function_name="jobwarden-events"
+    )
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -74,12 +76,14 @@ def index_items(account) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("name", SAMPLES)
 def test_every_documented_sample_is_handled_without_raising(lambda_env, name):
-    reaction = events.handler(sample(name), Context())
+    reaction = events.handler(sample(name), lambda_context())
     assert reaction["kind"] in {"entered", "updated", "left", "ignored", "malformed"}
 
 
 def test_codebuild_sample_ends_a_job_and_its_quirky_start_time_is_read(lambda_env):
-    reaction = events.handler(sample("codebuild_build_state_change_succeeded.json"), Context())
+    reaction = events.handler(
+        sample("codebuild_build_state_change_succeeded.json"), lambda_context()
+    )
     assert reaction == {
         "kind": "left",
         "service": "codebuild",
@@ -91,7 +95,7 @@ def test_codebuild_sample_ends_a_job_and_its_quirky_start_time_is_read(lambda_en
 
 
 def test_phase_change_events_are_not_subscribed(lambda_env):
-    reaction = events.handler(sample("codebuild_build_phase_change.json"), Context())
+    reaction = events.handler(sample("codebuild_build_phase_change.json"), lambda_context())
     assert reaction["kind"] == "ignored"
 
 
@@ -105,7 +109,7 @@ def test_phase_change_events_are_not_subscribed(lambda_env):
     ],
 )
 def test_unknown_or_malformed_events_are_counted_not_raised(lambda_env, capsys, event):
-    reaction = events.handler(event, Context())
+    reaction = events.handler(event, lambda_context())
     assert reaction["kind"] in {"ignored", "malformed"}
     metrics = [json.loads(row) for row in capsys.readouterr().out.splitlines() if '"_aws"' in row]
     names = {m["Name"] for line in metrics for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
@@ -115,7 +119,9 @@ def test_unknown_or_malformed_events_are_counted_not_raised(lambda_env, capsys, 
 def test_a_started_job_gets_a_deadline_and_loses_it_when_it_ends(lambda_env):
     now = datetime.now(UTC).replace(microsecond=0)
     started = now - timedelta(minutes=10)
-    reaction = events.handler(build_event("IN_PROGRESS", "web-app:1", now, started), Context())
+    reaction = events.handler(
+        build_event("IN_PROGRESS", "web-app:1", now, started), lambda_context()
+    )
     assert reaction["kind"] == "entered"
     deadline = started + timedelta(minutes=60)
     assert reaction["deadline"] == deadline.isoformat()
@@ -135,7 +141,7 @@ def test_a_started_job_gets_a_deadline_and_loses_it_when_it_ends(lambda_env):
     }
 
     ended = events.handler(
-        build_event("SUCCEEDED", "web-app:1", now + timedelta(minutes=5), started), Context()
+        build_event("SUCCEEDED", "web-app:1", now + timedelta(minutes=5), started), lambda_context()
     )
     assert ended["kind"] == "left"
     assert schedules(lambda_env) == []
@@ -147,10 +153,10 @@ def test_out_of_order_and_duplicate_events_leave_the_index_right(lambda_env):
     running = build_event("IN_PROGRESS", "web-app:2", now, started)
     finished = build_event("FAILED", "web-app:2", now + timedelta(minutes=2), started)
 
-    assert events.handler(finished, Context())["kind"] == "left"  # the end arrives first
-    assert events.handler(running, Context())["kind"] == "ignored"  # the late start
-    assert events.handler(running, Context())["kind"] == "ignored"  # and again
-    assert events.handler(finished, Context())["kind"] == "ignored"  # a duplicate end
+    assert events.handler(finished, lambda_context())["kind"] == "left"  # the end arrives first
+    assert events.handler(running, lambda_context())["kind"] == "ignored"  # the late start
+    assert events.handler(running, lambda_context())["kind"] == "ignored"  # and again
+    assert events.handler(finished, lambda_context())["kind"] == "ignored"  # a duplicate end
     (item,) = index_items(lambda_env)
     assert item["state"] == "FAILED"
     assert "ended_at" in item
@@ -163,9 +169,9 @@ def test_an_older_active_event_does_not_overwrite_a_newer_one(lambda_env):
     newer = build_event("IN_PROGRESS", "web-app:3", now, started)
     older = build_event("IN_PROGRESS", "web-app:3", now - timedelta(minutes=1), started)
     older["detail"]["current-phase"] = "QUEUED"
-    assert events.handler(newer, Context())["kind"] == "entered"
-    assert events.handler(older, Context())["kind"] == "ignored"
-    assert events.handler(newer, Context())["kind"] == "updated"  # duplicates are harmless
+    assert events.handler(newer, lambda_context())["kind"] == "entered"
+    assert events.handler(older, lambda_context())["kind"] == "ignored"
+    assert events.handler(newer, lambda_context())["kind"] == "updated"  # duplicates are harmless
 
 
 def test_a_deadline_check_after_the_job_ended_does_nothing(lambda_env):
@@ -174,8 +180,8 @@ def test_a_deadline_check_after_the_job_ended_does_nothing(lambda_env):
     build_id = lambda_env.start_build("web-app", timedelta(hours=2), timedelta(minutes=1), now)
     lambda_env.emulator.fill("codebuild").finish(build_id)
     check = {"check": {"service": "codebuild", "region": "us-east-1", "job_id": build_id}}
-    summary = sweep.handler(check, Context(invoked_function_arn=SWEEP_ARN))
-    assert summary == {"service": "codebuild", "seen": 0, "stopped": 0, "notified": 0, "errors": 0}
+    summary = sweep.handler(check, lambda_context(invoked_function_arn=SWEEP_ARN))
+    assert (summary["seen"], summary["stopped"], summary["errors"]) == (0, 0, 0)
     assert lambda_env.build(build_id)["buildStatus"] == "SUCCEEDED"
     assert lambda_env.ledger_items() == []
 
@@ -186,7 +192,7 @@ def test_a_deadline_check_stops_a_job_over_its_limit(lambda_env):
     now = datetime.now(UTC)
     build_id = lambda_env.start_build("web-app", timedelta(minutes=61), timedelta(seconds=30), now)
     check = {"check": {"service": "codebuild", "region": "us-east-1", "job_id": build_id}}
-    summary = sweep.handler(check, Context(invoked_function_arn=SWEEP_ARN))
+    summary = sweep.handler(check, lambda_context(invoked_function_arn=SWEEP_ARN))
     assert summary["stopped"] == 1
     assert lambda_env.build(build_id)["buildStatus"] == "STOPPED"
 
@@ -198,7 +204,7 @@ def test_a_deadline_check_too_early_moves_the_deadline(lambda_env):
     # queued 20 minutes, running 40: the event's guess (start at submission) was early
     build_id = lambda_env.start_build("web-app", timedelta(minutes=60), timedelta(minutes=20), now)
     check = {"check": {"service": "codebuild", "region": "us-east-1", "job_id": build_id}}
-    summary = sweep.handler(check, Context(invoked_function_arn=SWEEP_ARN))
+    summary = sweep.handler(check, lambda_context(invoked_function_arn=SWEEP_ARN))
     assert summary["stopped"] == 0
     (schedule,) = schedules(lambda_env)
     assert schedule["Target"]["Arn"] == SWEEP_ARN

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jobwarden.ledger import DynamoLedger, Entry
+from jobwarden.ledger import DynamoLedger, Entry, Opened, Record, entry_key
 from jobwarden.model import Mode, Outcome, Verdict
 
 
@@ -47,13 +47,103 @@ def test_claims_are_counted_by_prefix(account):
     assert book.count_claims("codebuild-batch#us-east-1#b:1", "retry#") == 2
 
 
+def record(at: datetime, owner: str = "sweep-a", lease: timedelta = timedelta(minutes=6)):
+    pending = Entry.from_json({**entry(at).to_json(), "outcome": "pending"})
+    return Record(pending, "stop", owner, at + lease, "open")
+
+
+def test_a_decision_is_written_ahead_once_and_idempotent_for_its_owner(account):
+    first, second = ledger(account), ledger(account)  # two racing sweeps
+    now = datetime.now(UTC)
+    mine = record(now)
+    assert first.open(mine, now) is Opened.OURS
+    assert first.open(mine, now) is Opened.OURS  # botocore's retry of an applied write
+    assert second.open(record(now, owner="sweep-b"), now) is Opened.BUSY
+    (item,) = account.ledger_items()
+    assert (item["state"], item["outcome"], item["owner"], item["open"]) == (
+        "open",
+        "pending",
+        "sweep-a",
+        "codebuild#us-east-1",
+    )
+    assert [r.entry.job_id for r in second.open_records("codebuild", "us-east-1")] == [
+        "nightly-etl:1"
+    ]
+
+
+def test_a_stale_lease_is_taken_over_once_and_the_old_owner_cannot_settle(account):
+    book = ledger(account)
+    now = datetime.now(UTC)
+    dead = record(now - timedelta(minutes=10))  # its lease ran out 4 minutes ago
+    book.open(dead, now - timedelta(minutes=10))
+    late = record(now, owner="sweep-b")
+    assert book.open(late, now) is Opened.STALE
+    assert book.take_over(dead, "sweep-b", now + timedelta(minutes=6), now) is True
+    assert book.take_over(dead, "sweep-c", now + timedelta(minutes=6), now) is False
+    assert book.settle(dead, Outcome.STOPPED, "too late") is False  # sweep-a woke up: refused
+    assert book.settle(late, Outcome.STOPPED, "stopped by b") is True
+    assert book.settle(late, Outcome.STOPPED, "stopped by b") is True  # a retried settle
+    (item,) = account.ledger_items()
+    assert (item["state"], item["outcome"], item["reason"]) == (
+        "settled",
+        "stopped",
+        "stopped by b",
+    )
+    assert "open" not in item
+    assert book.open(record(now, owner="sweep-c"), now) is Opened.SETTLED
+
+
+def test_settled_entries_wait_in_the_outbox_until_delivered(account):
+    book = ledger(account)
+    now = datetime.now(UTC)
+    mine = record(now)
+    book.open(mine, now)
+    assert book.undelivered("codebuild") == []  # nothing to say before it is settled
+    book.settle(mine, Outcome.STOPPED, "stopped")
+    error = Entry(
+        "sweep#codebuild#us-east-1",
+        "codebuild",
+        "us-east-1",
+        now,
+        Verdict.ERROR,
+        Outcome.NONE,
+        Mode.ENFORCE,
+        "could not list",
+    )
+    assert book.record(error, entry_key("sweep-a", "listing")) is True
+    assert book.record(error, entry_key("sweep-a", "listing")) is False  # once per key
+    waiting = book.undelivered("codebuild")
+    assert {(w.entry.outcome, w.entry.reason) for w in waiting} == {
+        (Outcome.STOPPED, "stopped"),
+        (Outcome.NONE, "could not list"),
+    }
+    for item in waiting:
+        book.delivered(item)
+    assert book.undelivered("codebuild") == []
+
+
+def test_a_requested_stop_stays_open_for_any_sweep_to_read_back(account):
+    book = ledger(account)
+    now = datetime.now(UTC)
+    mine = record(now)
+    book.open(mine, now)
+    assert book.settle(mine, Outcome.STOP_REQUESTED, "cancel requested") is True
+    (still_open,) = book.open_records("codebuild", "us-east-1")
+    assert still_open.entry.outcome is Outcome.STOP_REQUESTED
+    assert still_open.lease_until < now  # any sweep may take it at once
+    assert book.take_over(still_open, "sweep-b", now + timedelta(minutes=6), now) is True
+
+
 def test_entries_are_listed_by_time_and_service_across_days(account):
     book = ledger(account)
     now = datetime.now(UTC)
-    book.record(entry(now - timedelta(hours=30), name="old"))
-    book.record(entry(now - timedelta(hours=20), name="yesterday"))
-    book.record(entry(now - timedelta(minutes=5), service="glue", name="etl"))
-    book.record(entry(now - timedelta(minutes=1), name="recent"))
+    for at, service, name in (
+        (now - timedelta(hours=30), "codebuild", "old"),
+        (now - timedelta(hours=20), "codebuild", "yesterday"),
+        (now - timedelta(minutes=5), "glue", "etl"),
+        (now - timedelta(minutes=1), "codebuild", "recent"),
+    ):
+        book.record(entry(at, service=service, name=name), entry_key(name))
     assert [e.job_name for e in book.entries(now - timedelta(hours=24))] == [
         "yesterday",
         "etl",
@@ -64,10 +154,11 @@ def test_entries_are_listed_by_time_and_service_across_days(account):
 
 def test_items_carry_the_schema_and_expire(account):
     now = datetime.now(UTC)
-    ledger(account, retention_days=30).record(entry(now))
+    ledger(account, retention_days=30).record(entry(now), entry_key("x"))
     (item,) = account.ledger_items()
     assert item["pk"] == "codebuild#us-east-1#nightly-etl:1"
-    assert item["sk"].endswith("#stop")
+    assert item["sk"] == f"entry#{entry_key('x')}"
+    assert item["outbox"] == "codebuild"
     assert item["day"] == now.date().isoformat()
     assert item["expires_at"] == int((now + timedelta(days=30)).timestamp())
     assert float(item["cost_usd"]) == 0.48

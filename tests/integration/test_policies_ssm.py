@@ -13,7 +13,7 @@ def store(account, max_age: int = 300) -> ParameterStore:
 
 
 def test_loads_every_document_under_the_path_recursively(account):
-    put_settings(account.clients, {"mode": "enforce", "max_stops_per_sweep": 3})
+    put_settings(account.clients, {"mode": "enforce", "max_stops_per_window": 3})
     put_policy(account.clients, "nightly-builds", {"limits": {"max_run_minutes": 60}})
     put_policy(account.clients, "team-a/long-builds", {"limits": {"max_run_minutes": 600}})
     configuration = store(account).load(REGISTRY)
@@ -22,7 +22,7 @@ def test_loads_every_document_under_the_path_recursively(account):
         "team-a/long-builds",
     ]
     assert configuration.settings.mode is Mode.ENFORCE
-    assert configuration.settings.max_stops_per_sweep == 3
+    assert configuration.settings.max_stops_per_window == 3
     assert configuration.problems == ()
 
 

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from jobwarden.handlers import sweep
 from jobwarden.local.account import put_policy, put_settings
 
-
-@dataclass
-class LambdaContext:
-    function_name: str = "jobwarden-sweep-codebuild"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:jobwarden-sweep"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+from tests.conftest import LambdaContext
 
 
 @pytest.fixture
@@ -43,7 +36,17 @@ def test_scheduled_sweep_stops_and_emits_metrics(lambda_env, capsys):
 
     summary = sweep.handler({"source": "aws.events"}, LambdaContext())
 
-    assert summary == {"service": "codebuild", "seen": 2, "stopped": 1, "notified": 0, "errors": 0}
+    assert summary == {
+        "service": "codebuild",
+        "seen": 2,
+        "stopped": 1,
+        "notified": 0,
+        "errors": 0,
+        "busy": 0,
+        "recovered": 0,
+        "deferred": 0,
+        "undelivered": 0,
+    }
     assert account.build(stuck)["buildStatus"] == "STOPPED"
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     (metrics,) = emf

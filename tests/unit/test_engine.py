@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jobwarden.engine import decide, next_deadline, select_policy
+from jobwarden.engine import decide, hold, next_deadline, select_policy
 from jobwarden.model import Action, Mode, Settings, Verdict
 
 from tests.conftest import NOW
@@ -165,13 +165,12 @@ def test_kill_switch_holds_the_stop():
     assert not decision.calls_stop
 
 
-def test_per_sweep_limit_holds_the_stop():
-    settings = replace(ENFORCE, max_stops_per_sweep=2)
-    decision = decide(job(run_minutes=95), [policy(max_run_minutes=60)], settings, NOW, 2)
-    assert decision.verdict is Verdict.HELD
-    assert "limit of 2 stops" in decision.reason
-    below = decide(job(run_minutes=95), [policy(max_run_minutes=60)], settings, NOW, 1)
-    assert below.calls_stop
+def test_hold_turns_a_stop_into_a_held_decision_that_says_why():
+    decision = decide(job(run_minutes=95), [policy(max_run_minutes=60)], ENFORCE, NOW)
+    held = hold(decision, "the stop budget is spent")
+    assert held.verdict is Verdict.HELD
+    assert held.reason == f"{decision.reason}; not stopped: the stop budget is spent"
+    assert not held.calls_stop
 
 
 def test_price_override_from_settings():
@@ -202,56 +201,51 @@ def scenarios(draw):
         max_cost_usd=draw(limits),
         action=draw(actions),
     )
-    settings = Settings(
-        mode=draw(modes),
-        kill_switch=draw(st.booleans()),
-        max_stops_per_sweep=draw(st.integers(0, 5)),
-    )
-    return the_job, the_policy, settings, draw(st.integers(0, 6))
+    settings = Settings(mode=draw(modes), kill_switch=draw(st.booleans()))
+    return the_job, the_policy, settings
 
 
 @given(scenarios())
 def test_an_exempt_job_is_never_stopped(scenario):
-    the_job, the_policy, settings, stops = scenario
+    the_job, the_policy, settings = scenario
     exempt = replace(the_job, tags={**the_job.tags, settings.exempt_tag: "yes"})
-    decision = decide(exempt, [the_policy], settings, NOW, stops)
+    decision = decide(exempt, [the_policy], settings, NOW)
     assert decision.verdict is Verdict.EXEMPT
     assert not decision.calls_stop
 
 
 @given(scenarios())
 def test_no_limit_set_means_no_stop(scenario):
-    the_job, the_policy, settings, stops = scenario
+    the_job, the_policy, settings = scenario
     unlimited = replace(the_policy, max_run_minutes=None, max_queue_minutes=None, max_cost_usd=None)
-    decision = decide(the_job, [unlimited], settings, NOW, stops)
+    decision = decide(the_job, [unlimited], settings, NOW)
     assert decision.verdict is Verdict.OK
 
 
 @given(scenarios())
 def test_dry_run_never_calls_stop(scenario):
-    the_job, the_policy, settings, stops = scenario
-    decision = decide(the_job, [the_policy], replace(settings, mode=Mode.DRY_RUN), NOW, stops)
+    the_job, the_policy, settings = scenario
+    decision = decide(the_job, [the_policy], replace(settings, mode=Mode.DRY_RUN), NOW)
     assert not decision.calls_stop
 
 
 @given(scenarios())
 def test_stop_only_when_a_stop_policy_limit_is_passed(scenario):
-    the_job, the_policy, settings, stops = scenario
-    decision = decide(the_job, [the_policy], settings, NOW, stops)
+    the_job, the_policy, settings = scenario
+    decision = decide(the_job, [the_policy], settings, NOW)
     if decision.calls_stop:
         assert the_policy.action is Action.STOP
         assert not settings.kill_switch
-        assert stops < settings.max_stops_per_sweep
         assert "over the" in decision.reason
 
 
 @given(scenarios(), st.integers(1, 120))
 def test_more_time_never_undoes_a_breach_while_running(scenario, later):
-    the_job, the_policy, settings, stops = scenario
+    the_job, the_policy, settings = scenario
     if the_job.started_at is None:
         return
-    first = decide(the_job, [the_policy], settings, NOW, stops)
-    again = decide(the_job, [the_policy], settings, NOW + timedelta(minutes=later), stops)
+    first = decide(the_job, [the_policy], settings, NOW)
+    again = decide(the_job, [the_policy], settings, NOW + timedelta(minutes=later))
     if first.verdict in (Verdict.STOP, Verdict.NOTIFY, Verdict.HELD):
         assert again.verdict is first.verdict
 
@@ -278,7 +272,7 @@ def test_deadline_of_a_running_job_is_the_first_limit_it_will_pass():
 
 @given(scenarios())
 def test_a_job_is_within_its_limits_before_its_deadline_and_over_after(scenario):
-    the_job, the_policy, settings, _ = scenario
+    the_job, the_policy, settings = scenario
     settings = replace(settings, kill_switch=False)
     deadline = next_deadline(the_job, the_policy, {})
     if deadline is None or deadline <= NOW:

@@ -83,7 +83,7 @@ def test_settings_defaults_are_safe():
     settings = parse_settings("{}")
     assert settings.mode is Mode.DRY_RUN
     assert settings.kill_switch is False
-    assert settings.max_stops_per_sweep == 10
+    assert settings.max_stops_per_window == 10
 
 
 @pytest.mark.parametrize(

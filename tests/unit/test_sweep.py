@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 import pytest
+from jobwarden.act import Lease
 from jobwarden.alerts import MemoryAlerts
 from jobwarden.aws import Clients
 from jobwarden.index import Change, JobEvent, MemoryIndex
 from jobwarden.ledger import MemoryLedger
-from jobwarden.model import Action, Job, Mode, Outcome, Retry, Settings, Verdict
+from jobwarden.model import Action, Job, Mode, Outcome, Retry, RetryStarted, Settings, Verdict
 from jobwarden.policies import Configuration, Problem
 from jobwarden.services.base import ServiceAdapter
 from jobwarden.sweep import Sweeper
@@ -41,6 +42,17 @@ class FakeAdapter(ServiceAdapter):
             raise RuntimeError("InternalServerError")
         return Outcome.ALREADY_FINISHED if job.job_id in self.finished else Outcome.STOPPED
 
+    def read_back(self, job: Job, reason: str) -> Outcome | None:
+        if job.job_id in self.finished:
+            return Outcome.ALREADY_FINISHED
+        if job.job_id in self.stops and job.job_id not in self.broken:
+            return Outcome.STOPPED
+        return None
+
+    def describe_many(self, job_ids, now, names=None):
+        active = {job.job_id: job for job in self.jobs.get(self.region, [])}
+        return {job_id: active[job_id] for job_id in job_ids if job_id in active}
+
 
 @pytest.fixture(autouse=True)
 def reset_fake():
@@ -51,23 +63,26 @@ def reset_fake():
     FakeAdapter.failing_regions = set()
 
 
-def fake_job(name: str, run_minutes: float, **fields) -> Job:
-    return replace(
-        job(name=name, run_minutes=run_minutes, job_id=f"{name}:1", **fields), service="fake"
-    )
+def fake_job(name: str, run_minutes: float, attempt: str = "", **fields) -> Job:
+    made = job(name=name, run_minutes=run_minutes, job_id=f"{name}:1", **fields)
+    return replace(made, service="fake", attempt=attempt)
 
 
 LIMIT = policy("one-hour", max_run_minutes=60)
 
 
+# The unit tests' clock stands still at NOW: the sweeps' readings are always fresh.
+LEASE = Lease(owner="test-run", length=timedelta(minutes=6), clock=lambda: NOW)
+
+
 def sweeper(
-    settings: Settings, *policies, problems=()
+    settings: Settings, *policies, problems=(), adapter=FakeAdapter, lease=LEASE
 ) -> tuple[Sweeper, MemoryLedger, MemoryAlerts]:
     ledger, alerts = MemoryLedger(), MemoryAlerts()
     configuration = Configuration(settings, tuple(policies or (LIMIT,)), tuple(problems))
     clients = Clients(default_region="us-east-1")
     return (
-        Sweeper(clients, ledger, alerts, configuration, adapters={"fake": FakeAdapter}),
+        Sweeper(clients, ledger, alerts, configuration, adapters={"fake": adapter}, lease=lease),
         ledger,
         alerts,
     )
@@ -84,6 +99,10 @@ def test_enforce_stops_records_and_alerts():
         "stopped": 1,
         "notified": 0,
         "errors": 0,
+        "busy": 0,
+        "recovered": 0,
+        "deferred": 0,
+        "undelivered": 0,
     }
     assert [(e.job_name, e.outcome) for e in ledger.recorded] == [("stuck", Outcome.STOPPED)]
     assert [e.job_name for e in alerts.sent] == ["stuck"]
@@ -127,18 +146,26 @@ def test_one_failing_stop_does_not_hide_the_others_and_can_be_retried():
     assert (result.stopped, result.errors, result.stop_failures) == (1, 1, 1)
     failed = next(e for e in ledger.recorded if e.outcome is Outcome.FAILED)
     assert "InternalServerError" in failed.reason
-    assert ("fake#us-east-1#broken:1", "stop") not in ledger.claims  # released for the next sweep
+    assert ledger.get("fake#us-east-1#broken:1", "stop") is None  # given back for the next sweep
     sweep.run("fake", NOW)
     assert FakeAdapter.stops.count("broken:1") == 2
 
 
-def test_per_sweep_stop_limit_holds_the_rest():
+def test_the_stop_budget_holds_the_rest_across_sweeps_until_the_window_passes():
     FakeAdapter.jobs = {"us-east-1": [fake_job(f"stuck-{n}", 95) for n in range(4)]}
-    sweep, ledger, _ = sweeper(Settings(mode=Mode.ENFORCE, max_stops_per_sweep=2))
+    settings = Settings(mode=Mode.ENFORCE, max_stops_per_window=2, stop_window_minutes=60)
+    sweep, ledger, _ = sweeper(settings)
     result = sweep.run("fake", NOW)
     assert len(FakeAdapter.stops) == 2
     assert result.stopped == 2
-    assert [e.verdict for e in ledger.recorded].count(Verdict.HELD) == 2
+    held = [e for e in ledger.recorded if e.verdict is Verdict.HELD]
+    assert len(held) == 2
+    assert held[0].reason.endswith("the stop budget of 2 per 60 min for fake is spent")
+    sweep.run("fake", NOW + timedelta(minutes=5))  # a later sweep finds the window still spent
+    assert len(FakeAdapter.stops) == 2
+    sweep.lease = replace(LEASE, clock=lambda: NOW + timedelta(minutes=61))
+    sweep.run("fake", NOW + timedelta(minutes=61))  # the window has passed
+    assert len(FakeAdapter.stops) == 4
 
 
 def test_kill_switch_stops_nothing():
@@ -194,21 +221,18 @@ def test_invalid_policy_is_reported_once_per_version():
     assert "must be greater than 0" in ledger.recorded[0].reason
 
 
-def test_a_failing_alert_keeps_the_record():
-    class BrokenAlerts(MemoryAlerts):
-        def publish(self, entry):
-            raise RuntimeError("SNS down")
-
+def test_a_failing_alert_keeps_the_record_and_the_next_sweep_sends_it():
     FakeAdapter.jobs = {"us-east-1": [fake_job("stuck", 95)]}
-    ledger = MemoryLedger()
-    configuration = Configuration(Settings(mode=Mode.ENFORCE), (LIMIT,))
-    sweep = Sweeper(
-        Clients(), ledger, BrokenAlerts(), configuration, adapters={"fake": FakeAdapter}
-    )
+    sweep, ledger, alerts = sweeper(Settings(mode=Mode.ENFORCE))
+    alerts.failing = True
     result = sweep.run("fake", NOW)
     assert result.stopped == 1
-    assert result.errors == 1
+    assert result.undelivered == 1
     assert len(ledger.recorded) == 1
+    alerts.failing = False
+    later = sweep.run("fake", NOW + timedelta(minutes=5))
+    assert later.undelivered == 0
+    assert [e.outcome for e in alerts.sent] == [Outcome.STOPPED]
 
 
 class RetryingAdapter(FakeAdapter):
@@ -220,7 +244,7 @@ class RetryingAdapter(FakeAdapter):
         if pending.job_id in self.still_stopping:
             return None
         self.retries.append((pending.job_id, attempt))
-        return Outcome.RETRIED
+        return RetryStarted(pending.job_id)
 
 
 RETRYING = policy(
@@ -231,9 +255,7 @@ RETRYING = policy(
 def retry_sweeper(settings: Settings):
     RetryingAdapter.still_stopping = set()
     RetryingAdapter.retries = []
-    ledger, alerts = MemoryLedger(), MemoryAlerts()
-    configuration = Configuration(settings, (RETRYING,))
-    sweep = Sweeper(Clients(), ledger, alerts, configuration, adapters={"fake": RetryingAdapter})
+    sweep, ledger, _ = sweeper(settings, RETRYING, adapter=RetryingAdapter)
     return sweep, ledger
 
 
@@ -266,7 +288,7 @@ def test_a_stopped_job_is_retried_once_it_has_stopped_up_to_the_cap():
     assert RetryingAdapter.retries == [("flaky:1", 1)]
 
     for attempt in (2, 3):  # stuck again after each retry: stopped again, retried to the cap
-        FakeAdapter.jobs = {"us-east-1": [fake_job("flaky", 95)]}
+        FakeAdapter.jobs = {"us-east-1": [fake_job("flaky", 95, attempt=str(attempt))]}
         sweep.run("fake", NOW)
         FakeAdapter.jobs = {}
         sweep.run("fake", NOW)
@@ -327,12 +349,13 @@ def indexed_sweeper(index):
     IndexedAdapter.described = []
     configuration = Configuration(Settings(mode=Mode.ENFORCE, reconcile_every_minutes=30), (LIMIT,))
     return Sweeper(
-        Clients(),
+        Clients(default_region="us-east-1"),
         MemoryLedger(),
         MemoryAlerts(),
         configuration,
         adapters={"fake": IndexedAdapter},
         index=index,
+        lease=LEASE,
     )
 
 

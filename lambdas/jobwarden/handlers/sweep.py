@@ -3,7 +3,7 @@ with {"check": {"service", "region", "job_id"}}, the deadline check of one job."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -11,9 +11,10 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from jobwarden.act import Lease
+from jobwarden.result import SweepResult
 from jobwarden.runtime import ConfigurationError, Environment, Runtime
 from jobwarden.services import REGISTRY
-from jobwarden.sweep import SweepResult
 
 logger = Logger(service="jobwarden")
 metrics = Metrics(namespace="JobWarden")
@@ -49,6 +50,24 @@ def emit_metrics(result: SweepResult) -> None:
     metrics.add_metric(name="SweepErrors", unit=MetricUnit.Count, value=result.errors)
     metrics.add_metric(name="StopFailures", unit=MetricUnit.Count, value=result.stop_failures)
     metrics.add_metric(name="MissedEvents", unit=MetricUnit.Count, value=result.missed)
+    metrics.add_metric(name="AlertsUndelivered", unit=MetricUnit.Count, value=result.undelivered)
+    metrics.add_metric(name="StaleLeases", unit=MetricUnit.Count, value=result.recovered)
+
+
+# A record's lease outlives the invocation that wrote it by this much, so no live owner ever
+# loses it; once it has passed, the owner is certainly gone (Lambda ended it).
+LEASE_MARGIN = timedelta(seconds=60)
+
+
+def lease_of(context: LambdaContext) -> Lease:
+    """This invocation's lease: owned by its request id, which Lambda keeps when it retries
+    an asynchronous invocation, so a retry finds its own records and finishes them."""
+    left = context.get_remaining_time_in_millis() / 1000
+    return Lease(
+        owner=context.aws_request_id,
+        length=timedelta(seconds=left) + LEASE_MARGIN,
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+    )
 
 
 @logger.inject_lambda_context
@@ -60,7 +79,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     service = service_of(check or event, current.env.service)
     # Deadlines target the function itself, by its unqualified ARN (the one their role may call).
     function_arn = ":".join(context.invoked_function_arn.split(":")[:7])
-    sweeper = current.sweeper(function_arn=function_arn, service=service)
+    sweeper = current.sweeper(function_arn=function_arn, service=service, lease=lease_of(context))
     now = datetime.now(UTC)
     if check:
         region, job_id = str(check["region"]), str(check["job_id"])

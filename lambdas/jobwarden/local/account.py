@@ -11,6 +11,10 @@ from jobwarden.ledger import (
     BY_DAY_INDEX,
     BY_DAY_PARTITION,
     BY_DAY_SORT,
+    OPEN_INDEX,
+    OPEN_PARTITION,
+    OUTBOX_INDEX,
+    OUTBOX_PARTITION,
     PARTITION_KEY,
     SORT_KEY,
     TTL_ATTRIBUTE,
@@ -31,7 +35,16 @@ class Resources:
 def create_resources(clients: Clients) -> Resources:
     """The ledger table (same keys as the stack), the topic, and a queue that hears it."""
     dynamodb = clients.client("dynamodb")
-    attributes = [PARTITION_KEY, SORT_KEY, BY_DAY_PARTITION, BY_DAY_SORT]
+    attributes = [
+        PARTITION_KEY,
+        SORT_KEY,
+        BY_DAY_PARTITION,
+        BY_DAY_SORT,
+        OPEN_PARTITION,
+        OUTBOX_PARTITION,
+    ]
+    indexes = ((BY_DAY_INDEX, BY_DAY_PARTITION), (OPEN_INDEX, OPEN_PARTITION))
+    indexes += ((OUTBOX_INDEX, OUTBOX_PARTITION),)
     dynamodb.create_table(
         TableName=TABLE_NAME,
         BillingMode="PAY_PER_REQUEST",
@@ -42,13 +55,14 @@ def create_resources(clients: Clients) -> Resources:
         ],
         GlobalSecondaryIndexes=[
             {
-                "IndexName": BY_DAY_INDEX,
+                "IndexName": name,
                 "KeySchema": [
-                    {"AttributeName": BY_DAY_PARTITION, "KeyType": "HASH"},
+                    {"AttributeName": partition, "KeyType": "HASH"},
                     {"AttributeName": BY_DAY_SORT, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             }
+            for name, partition in indexes
         ],
     )
     dynamodb.update_time_to_live(

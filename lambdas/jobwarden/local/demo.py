@@ -36,7 +36,7 @@ def run(out: TextIO) -> int:
     with emulated_account() as emulator:
         clients = Clients(default_region=REGION)
         resources = create_resources(clients)
-        put_settings(clients, {"mode": "dry_run", "max_stops_per_sweep": 10})
+        put_settings(clients, {"mode": "dry_run", "max_stops_per_window": 10})
         for module in DEMOS.values():
             for name, document in module.DEMO_POLICIES.items():
                 put_policy(clients, name, document)

@@ -93,6 +93,7 @@ class CodeBuildBatches(ServiceAdapter):
             tags=self._projects._project_tags.get(batch["projectName"], {}),
             cost_basis=_cost_basis(batch),
             arn=batch.get("arn"),
+            attempt=str(_attempt_number(batch)),
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
@@ -158,6 +159,12 @@ def _attempt_times(batch: dict[str, Any]) -> tuple[datetime, datetime | None]:
         if phase["phaseType"] not in QUEUED_PHASES and "startTime" in phase:
             return submitted, phase["startTime"]
     return submitted, submitted
+
+
+def _attempt_number(batch: dict[str, Any]) -> int:
+    """1 for the first run of a batch, n + 1 after its n-th retry (each retry follows an ended
+    phase): a decision on one attempt never acts on the next."""
+    return 1 + sum(phase["phaseType"] in ENDED_PHASES for phase in batch.get("phases", []))
 
 
 def _cost_basis(batch: dict[str, Any]) -> CostBasis:

@@ -1,0 +1,133 @@
+"""The listing step: which jobs a sweep judges.
+
+Without an index every sweep lists the service in full. With one, sweeps re-read the jobs the
+events indexed and list in full every `reconcile_every_minutes`, catching (and counting) what
+the events missed. A service or region whose starts no event announces is listed in full every
+time: the service sends no events, or sends a start only when the job asks (Glue), or the
+region is not the stack's own (EventBridge rules are regional; the stack's rules live in its
+own region only).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from aws_lambda_powertools import Logger
+
+from jobwarden.deadlines import DeadlineBook
+from jobwarden.index import Change, Index, IndexedJob, JobEvent
+from jobwarden.model import Job, Settings
+from jobwarden.report import Reporter
+from jobwarden.result import SweepResult
+from jobwarden.services.base import ServiceAdapter
+
+logger = Logger(service="jobwarden", child=True)
+
+
+class Listing:
+    def __init__(
+        self,
+        settings: Settings,
+        reporter: Reporter,
+        home_region: str,
+        index: Index | None = None,
+        deadlines: DeadlineBook | None = None,
+    ) -> None:
+        self.settings = settings
+        self.reporter = reporter
+        self.home_region = home_region
+        self.index = index
+        self.deadlines = deadlines
+
+    def active_jobs(
+        self, adapter: ServiceAdapter, now: datetime, result: SweepResult
+    ) -> list[Job] | None:
+        """The jobs to judge, or None when the listing failed (recorded as the region's error).
+        A resource that could not be read is recorded on its own; the rest is listed."""
+        try:
+            if self.full_listing_due(adapter, now):
+                jobs = []
+                for item in adapter.list_active(now):
+                    if isinstance(item, Job):
+                        jobs.append(item)
+                    else:
+                        self._error(
+                            adapter, now, result, f"could not read {item.subject}: {item.reason}"
+                        )
+                self._reconcile(adapter, jobs, now, result)
+                return jobs
+            assert self.index is not None
+            indexed = self.index.active(adapter.name, adapter.region)
+            names = {j.job_id: j.name for j in indexed}
+            found = adapter.describe_many(list(names), now, names) if indexed else {}
+            for gone in (j for j in indexed if j.job_id not in found):
+                self._forget(adapter, gone.job_id, gone.name, now)
+            return list(found.values())
+        except Exception as error:  # the region's problem; other regions go on
+            logger.exception("listing failed", extra={"region": adapter.region})
+            result.failed_regions.append(adapter.region)
+            self._error(adapter, now, result, f"could not list active {adapter.name} jobs: {error}")
+            return None
+
+    def indexed(self, adapter: ServiceAdapter) -> bool:
+        """Whether events keep this service's index in this region."""
+        return (
+            self.index is not None
+            and bool(adapter.events)
+            and adapter.events_announce_starts
+            and adapter.region == self.home_region
+        )
+
+    def full_listing_due(self, adapter: ServiceAdapter, now: datetime) -> bool:
+        if not self.indexed(adapter):
+            return True
+        assert self.index is not None
+        last = self.index.last_reconciled(adapter.name, adapter.region)
+        every = timedelta(minutes=self.settings.reconcile_every_minutes)
+        return last is None or now - last >= every
+
+    def _reconcile(
+        self, adapter: ServiceAdapter, jobs: list[Job], now: datetime, result: SweepResult
+    ) -> None:
+        """Bring the index in line with a full listing, and count what the events missed.
+        Where events do not keep the index, nothing was missed and nothing is written."""
+        if not self.indexed(adapter):
+            return
+        assert self.index is not None
+        listed = {job.job_id for job in jobs}
+        for job in jobs:
+            indexed = IndexedJob(
+                job.service, job.region, job.job_id, job.name, job.status, job.submitted_at, now
+            )
+            if self.index.add(indexed):
+                result.missed += 1
+                logger.warning(
+                    "missed event: an active job was not indexed", extra={"job": job.key}
+                )
+        for stale in self.index.active(adapter.name, adapter.region):
+            if stale.job_id not in listed:
+                logger.warning(
+                    "missed event: an indexed job has ended", extra={"job": stale.job_id}
+                )
+                self._forget(adapter, stale.job_id, stale.name, now)
+        self.index.mark_reconciled(adapter.name, adapter.region, now)
+
+    def _forget(self, adapter: ServiceAdapter, job_id: str, name: str, now: datetime) -> None:
+        """Take an ended job out of the index, and its deadline off the schedule."""
+        assert self.index is not None
+        ended = JobEvent(adapter.name, adapter.region, job_id, name, "ENDED", False, now)
+        change, before = self.index.observe(ended)
+        if change is Change.LEFT and before and before.deadline_schedule and self.deadlines:
+            self.deadlines.cancel(before.deadline_schedule)
+
+    def _error(
+        self, adapter: ServiceAdapter, now: datetime, result: SweepResult, reason: str
+    ) -> None:
+        self.reporter.error(
+            result,
+            subject=f"sweep#{adapter.name}#{adapter.region}",
+            service=adapter.name,
+            region=adapter.region,
+            now=now,
+            reason=reason,
+        )
