@@ -43,8 +43,11 @@ def create_resources(clients: Clients) -> Resources:
         OPEN_PARTITION,
         OUTBOX_PARTITION,
     ]
-    indexes = ((BY_DAY_INDEX, BY_DAY_PARTITION), (OPEN_INDEX, OPEN_PARTITION))
-    indexes += ((OUTBOX_INDEX, OUTBOX_PARTITION),)
+    indexes = [
+        (BY_DAY_INDEX, BY_DAY_PARTITION),
+        (OPEN_INDEX, OPEN_PARTITION),
+        (OUTBOX_INDEX, OUTBOX_PARTITION),
+    ]
     dynamodb.create_table(
         TableName=TABLE_NAME,
         BillingMode="PAY_PER_REQUEST",
