@@ -65,7 +65,9 @@ def test_lists_across_pages_and_stops_past_the_oldest_possible_build(account):
     assert len(account.clients.client("codebuild").list_builds()["ids"]) == 100
 
 
-def test_stop_then_already_finished(account):
+def test_stop_then_a_repeat_refused_is_still_our_stop(account):
+    """A lost StopBuild response makes botocore send it again; the repeat is refused (the
+    build is no longer in progress) and the read-back finds it STOPPED: our stop."""
     now = datetime.now(UTC)
     account.project("web-app")
     build_id = account.start_build("web-app", HOUR, timedelta(minutes=1), now=now)
@@ -74,42 +76,101 @@ def test_stop_then_already_finished(account):
 
     assert codebuild.stop(job, "too long") is Outcome.STOPPED
     assert account.build(build_id)["buildStatus"] == "STOPPED"
+    assert codebuild.stop(job, "too long") is Outcome.STOPPED
+    assert codebuild.read_back(job, "too long") is Outcome.STOPPED
+
+
+@pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT"])
+def test_a_build_that_ended_on_its_own_is_already_finished(account, status):
+    now = datetime.now(UTC)
+    account.project("web-app")
+    build_id = account.start_build("web-app", HOUR, timedelta(minutes=1), now=now)
+    codebuild = adapter(account.clients)
+    job = next(iter(codebuild.list_active(now)))
+    account.emulator.fill("codebuild").finish(build_id, status)
+
     assert codebuild.stop(job, "too long") is Outcome.ALREADY_FINISHED
+    assert codebuild.read_back(job, "too long") is Outcome.ALREADY_FINISHED
 
 
-def test_stop_race_reported_as_invalid_input_is_already_finished():
-    """Real CodeBuild may refuse to stop a finished build; the adapter re-reads it."""
+def test_read_back_of_a_running_or_vanished_build(account):
+    now = datetime.now(UTC)
+    account.project("web-app")
+    account.start_build("web-app", HOUR, timedelta(minutes=1), now=now)
+    codebuild = adapter(account.clients)
+    job = next(iter(codebuild.list_active(now)))
+    assert codebuild.read_back(job, "too long") is None
+    assert codebuild.read_back(_job("web-app:gone"), "too long") is Outcome.ALREADY_FINISHED
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("STOPPED", Outcome.STOPPED),  # awscli/examples/codebuild/stop-build.rst
+        ("IN_PROGRESS", Outcome.STOPPED),  # accepted, still stopping
+        ("SUCCEEDED", Outcome.ALREADY_FINISHED),  # an ended build answered with its end
+        ("FAILED", Outcome.ALREADY_FINISHED),
+    ],
+)
+def test_stop_build_answered_with_the_build(answer, outcome):
+    """Either answer AWS may give for a build: the build (with its own final status when it
+    had ended, per the CodeBuild user guide's "Stop a build"), or a refusal (below)."""
     clients = Clients(default_region="us-east-1")
-    codebuild = adapter(clients)
-    client = clients.client("codebuild")
-    job = _job("web-app:1")
-    with Stubber(client) as stub:
+    with Stubber(clients.client("codebuild")) as stub:
+        stub.add_response(
+            "stop_build",
+            {"build": {"id": "web-app:1", "buildStatus": answer}},
+            {"id": "web-app:1"},
+        )
+        assert adapter(clients).stop(_job("web-app:1"), "too long") is outcome
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("read", "outcome"),
+    [
+        ("STOPPED", Outcome.STOPPED),  # our first request landed, its answer was lost
+        ("SUCCEEDED", Outcome.ALREADY_FINISHED),
+        ("TIMED_OUT", Outcome.ALREADY_FINISHED),
+        (None, Outcome.ALREADY_FINISHED),  # in buildsNotFound
+    ],
+)
+def test_a_refused_stop_is_read_back(read, outcome):
+    clients = Clients(default_region="us-east-1")
+    with Stubber(clients.client("codebuild")) as stub:
         stub.add_client_error(
             "stop_build",
             "InvalidInputException",
             "Build is not in progress",
             expected_params={"id": "web-app:1"},
         )
+        builds = [{"id": "web-app:1", "buildStatus": read, "projectName": "web-app"}]
         stub.add_response(
             "batch_get_builds",
-            {"builds": [{"id": "web-app:1", "buildStatus": "SUCCEEDED", "projectName": "web-app"}]},
+            {"builds": builds} if read else {"builds": [], "buildsNotFound": ["web-app:1"]},
             {"ids": ["web-app:1"]},
         )
-        assert codebuild.stop(job, "too long") is Outcome.ALREADY_FINISHED
-        stub.add_client_error(
-            "stop_build", "InvalidInputException", "bad", expected_params={"id": "web-app:1"}
-        )
-        stub.add_response(
-            "batch_get_builds",
-            {
-                "builds": [
-                    {"id": "web-app:1", "buildStatus": "IN_PROGRESS", "projectName": "web-app"}
-                ]
-            },
-            {"ids": ["web-app:1"]},
-        )
-        with pytest.raises(ClientError):
-            codebuild.stop(job, "too long")
+        assert adapter(clients).stop(_job("web-app:1"), "too long") is outcome
+        stub.assert_no_pending_responses()
+
+
+def test_a_failed_stop_of_a_running_build_raises():
+    """Refused or unanswered (a server error past botocore's retries) while the build still
+    runs: the stop failed. A read that fails too leaves the stop's own error."""
+    clients = Clients(default_region="us-east-1")
+    codebuild = adapter(clients)
+    running = {"id": "web-app:1", "buildStatus": "IN_PROGRESS", "projectName": "web-app"}
+    with Stubber(clients.client("codebuild")) as stub:
+        for code in ("InvalidInputException", "InternalFailure"):
+            stub.add_client_error("stop_build", code, f"{code}!", 400)
+            stub.add_response("batch_get_builds", {"builds": [running]})
+            with pytest.raises(ClientError, match=f"{code}!"):
+                codebuild.stop(_job("web-app:1"), "too long")
+        stub.add_client_error("stop_build", "AccessDeniedException", "denied", 400)
+        stub.add_client_error("batch_get_builds", "AccessDeniedException", "read denied", 400)
+        with pytest.raises(ClientError, match="StopBuild operation: denied"):
+            codebuild.stop(_job("web-app:1"), "too long")
+        stub.assert_no_pending_responses()
 
 
 def test_batch_get_builds_is_called_in_chunks_of_100():

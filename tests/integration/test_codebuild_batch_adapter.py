@@ -209,7 +209,9 @@ def test_describe_reads_one_batch_while_it_runs(account, batch_fill):
     assert set(batches.describe_many([running, ended], now)) == {running}
 
 
-def test_stop_then_already_finished(account):
+def test_stop_then_a_repeat_refused_is_still_our_stop(account):
+    """A lost StopBuildBatch response makes botocore send it again; the fill refuses the
+    repeat (InvalidInputException) and the read-back finds the batch STOPPED: our stop."""
     now = datetime.now(UTC)
     account.project("release-train")
     batch_id = start_batch(
@@ -224,9 +226,24 @@ def test_stop_then_already_finished(account):
     assert {g["currentBuildSummary"]["buildStatus"] for g in stopped["buildGroups"][1:]} == {
         "STOPPED"
     }
-    # The fill refuses to stop it again (InvalidInputException); the re-read shows it ended.
-    assert batches.stop(job, "too long") is Outcome.ALREADY_FINISHED
+    assert batches.stop(job, "too long") is Outcome.STOPPED
+    assert batches.read_back(job, "too long") is Outcome.STOPPED
     assert list(batches.list_active(now)) == []
+
+
+@pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED"])
+def test_a_batch_that_ended_on_its_own_is_already_finished(account, status):
+    now = datetime.now(UTC)
+    account.project("release-train")
+    batch_id = start_batch(account, "release-train", HOUR, now, (("IN_PROGRESS", MINUTE),))
+    batches = adapter(account.clients)
+    (job,) = batches.list_active(now)
+    assert batches.read_back(job, "too long") is None
+    account.emulator.fill("codebuild-batch").finish(batch_id, status)
+
+    assert batches.stop(job, "too long") is Outcome.ALREADY_FINISHED
+    assert batches.read_back(job, "too long") is Outcome.ALREADY_FINISHED
+    assert batches.read_back(_job("release-train:gone"), "x") is Outcome.ALREADY_FINISHED
 
 
 def test_stop_request_and_the_race_with_the_batch_ending():
@@ -259,6 +276,31 @@ def test_stop_request_and_the_race_with_the_batch_ending():
         stub.add_response("batch_get_build_batches", {"buildBatches": [stopping]}, {"ids": ["p:1"]})
         with pytest.raises(ClientError):
             batches.stop(job, "too long")
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("read", "outcome"),
+    [
+        ({"buildBatchStatus": "STOPPED", "currentPhase": "STOPPED"}, Outcome.STOPPED),
+        # Still IN_PROGRESS while its builds stop, already in its STOPPED phase: ours.
+        ({"buildBatchStatus": "IN_PROGRESS", "currentPhase": "STOPPED"}, Outcome.STOPPED),
+        ({"buildBatchStatus": "FAILED", "currentPhase": "FAILED"}, Outcome.ALREADY_FINISHED),
+    ],
+)
+def test_a_lost_stop_answer_then_a_refusal_is_read_back(read, outcome):
+    """Our first StopBuildBatch landed but its answer was lost; botocore's retry is refused
+    (or fails outright): the batch read back tells whose end it was."""
+    clients = Clients(default_region="us-east-1")
+    with Stubber(clients.client("codebuild")) as stub:
+        for error in ("InvalidInputException", "InternalFailure"):
+            stub.add_client_error("stop_build_batch", error, "no", expected_params={"id": "p:1"})
+            stub.add_response(
+                "batch_get_build_batches",
+                {"buildBatches": [{"id": "p:1", "projectName": "p", **read}]},
+                {"ids": ["p:1"]},
+            )
+            assert adapter(clients).stop(_job("p:1"), "too long") is outcome
         stub.assert_no_pending_responses()
 
 

@@ -75,6 +75,18 @@ class ServiceAdapter(ABC):
         services that keep it. Read from the service, never guessed."""
         raise NotImplementedError(f"{self.name} cannot read a job back")
 
+    def settle_failed_stop(self, job: Job, reason: str, error: Exception) -> Outcome:
+        """A stop call that raised may still have landed: botocore retries a request whose
+        response was lost, and the service may refuse the repeat. Read the job back; if it is
+        still active the stop failed and `error` is raised, as it is when the read fails."""
+        try:
+            outcome = self.read_back(job, reason)
+        except Exception as read_error:
+            raise error from read_error
+        if outcome is None:
+            raise error
+        return outcome
+
     def stop_many(self, requests: Sequence[tuple[Job, str]]) -> dict[str, Outcome | Exception]:
         """Stop several jobs; one failure is returned for its job and never hides the others."""
         results: dict[str, Outcome | Exception] = {}

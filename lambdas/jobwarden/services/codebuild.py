@@ -6,13 +6,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome
 from jobwarden.pricing import codebuild_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, error_code
+from jobwarden.services.base import Grant, ServiceAdapter
 
 # No build can be older than the longest build timeout (36 h) plus the longest queue
 # timeout (8 h), so listing newest-first can stop once it passes that age.
@@ -123,19 +123,33 @@ class CodeBuildBuilds(ServiceAdapter):
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
+        """StopBuild takes no reason; the ledger and the alert carry it.
+
+        StopBuild answers with the build: STOPPED at once in AWS's published example
+        (awscli/examples/codebuild/stop-build.rst), or still IN_PROGRESS while it stops; a
+        build that had ended keeps its own final status. A refusal or a lost answer is read
+        back (`settle_failed_stop`)."""
         try:
             build = self._client.stop_build(id=job.job_id)["build"]
-        except ClientError as error:
-            if error_code(error) != "InvalidInputException" or self._still_running(job):
-                raise
-            return Outcome.ALREADY_FINISHED
-        if build["buildStatus"] in ("IN_PROGRESS", "STOPPED"):
-            return Outcome.STOPPED
-        return Outcome.ALREADY_FINISHED
+        except (ClientError, BotoCoreError) as error:
+            return self.settle_failed_stop(job, reason, error)
+        return stop_outcome(build["buildStatus"]) or Outcome.STOPPED
 
-    def _still_running(self, job: Job) -> bool:
+    def read_back(self, job: Job, reason: str) -> Outcome | None:
         builds = self._describe([job.job_id])
-        return bool(builds) and builds[0]["buildStatus"] == "IN_PROGRESS"
+        if not builds:
+            return Outcome.ALREADY_FINISHED  # in buildsNotFound: deleted, it runs no more
+        return stop_outcome(builds[0]["buildStatus"])
+
+
+def stop_outcome(status: str) -> Outcome | None:
+    """After our stop request: STOPPED is ours, any other end came first, None is running.
+
+    CodeBuild has no "stopping" status: a build being stopped stays IN_PROGRESS until it is
+    STOPPED (statuses of StatusType in botocore's codebuild model)."""
+    if status == "IN_PROGRESS":
+        return None
+    return Outcome.STOPPED if status == "STOPPED" else Outcome.ALREADY_FINISHED
 
 
 def _run_start(build: dict[str, Any]) -> datetime:

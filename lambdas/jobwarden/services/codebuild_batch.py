@@ -14,12 +14,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from jobwarden.model import CostBasis, Job, Outcome, PendingRetry, RetryStarted
 from jobwarden.pricing import codebuild_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, error_code
+from jobwarden.services.base import Grant, ServiceAdapter
 from jobwarden.services.codebuild import BATCH_LIMIT, CodeBuildBuilds, chunks
 
 ACTIVE = "IN_PROGRESS"
@@ -96,15 +96,21 @@ class CodeBuildBatches(ServiceAdapter):
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
+        """StopBuildBatch takes no reason. It answers with the batch: STOPPED in AWS's
+        published example (awscli/examples/codebuild/stop-build-batch.rst), or IN_PROGRESS
+        while its builds stop; an ended batch keeps its own final status. A refusal or a lost
+        answer is read back (`settle_failed_stop`)."""
         try:
             batch = self._client.stop_build_batch(id=job.job_id)["buildBatch"]
-        except ClientError as error:
-            if error_code(error) != "InvalidInputException" or self._status(job.job_id) == ACTIVE:
-                raise
-            return Outcome.ALREADY_FINISHED
-        if batch["buildBatchStatus"] in (ACTIVE, "STOPPED"):
-            return Outcome.STOPPED
-        return Outcome.ALREADY_FINISHED
+        except (ClientError, BotoCoreError) as error:
+            return self.settle_failed_stop(job, reason, error)
+        return batch_stop_outcome(batch) or Outcome.STOPPED
+
+    def read_back(self, job: Job, reason: str) -> Outcome | None:
+        batches = self._describe([job.job_id])
+        if not batches:
+            return Outcome.ALREADY_FINISHED  # deleted: it runs no more
+        return batch_stop_outcome(batches[0])
 
     def retry(self, pending: PendingRetry, attempt: int) -> RetryStarted | Outcome | None:
         """Retried in place once the stopped batch has ended; None while it is still stopping.
@@ -128,6 +134,18 @@ class CodeBuildBatches(ServiceAdapter):
     def _status(self, batch_id: str) -> str | None:
         batches = self._describe([batch_id])
         return str(batches[0]["buildBatchStatus"]) if batches else None
+
+
+def batch_stop_outcome(batch: Mapping[str, Any]) -> Outcome | None:
+    """After our stop request: STOPPED is ours; any other end came first; None while it runs.
+
+    A batch still IN_PROGRESS whose current phase is STOPPED is stopping: ours too. (An
+    assumption: AWS's published example shows the STOPPED phase only with the STOPPED
+    status; the model allows the phase while members are still being stopped.)"""
+    status = batch["buildBatchStatus"]
+    if status == ACTIVE:
+        return Outcome.STOPPED if batch.get("currentPhase") == "STOPPED" else None
+    return Outcome.STOPPED if status == "STOPPED" else Outcome.ALREADY_FINISHED
 
 
 def retry_token(batch_id: str, attempt: int) -> str:
