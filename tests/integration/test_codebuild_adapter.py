@@ -8,7 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from jobwarden.aws import Clients
-from jobwarden.model import Outcome, Settings
+from jobwarden.model import Job, Outcome, Settings
+from jobwarden.services.base import Unreadable
 from jobwarden.services.codebuild import CodeBuildBuilds
 
 from tests.integration.conftest import throttle
@@ -42,13 +43,13 @@ def test_queued_and_running_builds_with_project_tags(account):
     assert jobs[running].status == "IN_PROGRESS (BUILD)"
 
 
-def test_lists_across_pages_and_stops_past_the_oldest_possible_build(account):
+def test_lists_across_pages_and_stops_after_a_page_wholly_past_the_oldest_build(account):
     now = datetime.now(UTC)
     account.project("busy")
-    ancient = account.start_build("busy", timedelta(hours=50), timedelta(minutes=1), now=now)
-    for n in range(100):  # a fourth page, past the oldest possible build: never read
+    for n in range(200):  # pages four and five, past the oldest possible build
         build = account.start_build("busy", timedelta(hours=60) + n * timedelta(minutes=5), now=now)
         account.emulator.fill("codebuild").finish(build)
+    ancient = account.start_build("busy", timedelta(hours=50), timedelta(minutes=1), now=now)
     for n in range(230):
         build = account.start_build("busy", timedelta(hours=40) - n * timedelta(minutes=5), now=now)
         account.emulator.fill("codebuild").finish(build)
@@ -58,11 +59,108 @@ def test_lists_across_pages_and_stops_past_the_oldest_possible_build(account):
 
     found = {job.job_id for job in adapter(account.clients).list_active(now)}
 
-    assert found == {recent, old_but_active}  # the 50 h one is past any possible build age
-    assert ancient not in found
-    pages = account.emulator.calls.count(("codebuild", "ListBuilds"))
-    assert pages == 3  # of four
-    assert len(account.clients.client("codebuild").list_builds()["ids"]) == 100
+    # Page 3 holds the 43 h, the 50 h and 98 older builds; page 4 is wholly past 44 h and
+    # ends the listing. A build in progress on a page read is listed, however old.
+    assert found == {recent, old_but_active, ancient}
+    assert account.emulator.calls.count(("codebuild", "ListBuilds")) == 4  # of five
+
+
+def test_sort_order_goes_with_the_first_request_only_and_a_disordered_page_is_tolerated():
+    """ListBuildsForProject rejects sortOrder with a nextToken (aws/aws-cli#5863); the
+    order is by build ID, so an old build on page 1 does not end the listing."""
+    clients = Clients(default_region="us-east-1")
+    now = datetime.now(UTC)
+    old, recent = now - timedelta(days=3), now - HOUR
+    with Stubber(clients.client("codebuild")) as stub:
+        stub.add_response(
+            "list_builds",
+            {"ids": ["web:old", "web:new"], "nextToken": "t1"},
+            {"sortOrder": "DESCENDING"},
+        )
+        stub.add_response(
+            "batch_get_builds",
+            {
+                "builds": [
+                    _build("web:old", "SUCCEEDED", old),
+                    _build("web:new", "SUCCEEDED", recent),
+                ]
+            },
+            {"ids": ["web:old", "web:new"]},
+        )
+        stub.add_response(
+            "list_builds", {"ids": ["web:run"], "nextToken": "t2"}, {"nextToken": "t1"}
+        )
+        stub.add_response(
+            "batch_get_builds",
+            {"builds": [_build("web:run", "IN_PROGRESS", recent)]},
+            {"ids": ["web:run"]},
+        )
+        stub.add_response("batch_get_projects", {"projects": [{"name": "web", "tags": []}]})
+        stub.add_response(
+            "list_builds", {"ids": ["web:ancient"], "nextToken": "t3"}, {"nextToken": "t2"}
+        )
+        stub.add_response(
+            "batch_get_builds",
+            {"builds": [_build("web:ancient", "FAILED", old)]},
+            {"ids": ["web:ancient"]},
+        )
+        assert [job.job_id for job in adapter(clients).list_active(now)] == ["web:run"]
+        stub.assert_no_pending_responses()  # page 3 wholly past the cut-off: no page 4
+
+
+def test_members_of_a_batch_build_are_left_to_the_batch_adapter():
+    clients = Clients(default_region="us-east-1")
+    now = datetime.now(UTC)
+    member = _build("web:member", "IN_PROGRESS", now - HOUR) | {
+        "buildBatchArn": "arn:aws:codebuild:us-east-1:123456789012:build-batch/web:b1"
+    }
+    alone = _build("web:alone", "IN_PROGRESS", now - HOUR)
+    codebuild = adapter(clients)
+    with Stubber(clients.client("codebuild")) as stub:
+        stub.add_response("list_builds", {"ids": ["web:member", "web:alone"]})
+        stub.add_response("batch_get_builds", {"builds": [member, alone]})
+        stub.add_response("batch_get_projects", {"projects": [{"name": "web"}]})
+        assert [job.job_id for job in codebuild.list_active(now)] == ["web:alone"]
+        stub.add_response("batch_get_builds", {"builds": [member]})  # a re-read, a check
+        assert codebuild.describe("web:member", now) is None
+        stub.assert_no_pending_responses()
+
+
+def test_a_build_or_project_that_cannot_be_read_is_reported_and_the_rest_listed():
+    clients = Clients(default_region="us-east-1")
+    now = datetime.now(UTC)
+    builds = {i: _build(i, "IN_PROGRESS", now - HOUR) for i in ("app-a:1", "app-b:1", "app-c:1")}
+    denied = {"expected_params": None}
+    with Stubber(clients.client("codebuild")) as stub:
+        stub.add_response("list_builds", {"ids": list(builds)})
+        stub.add_client_error("batch_get_builds", "AccessDeniedException", "not b", **denied)
+        for build_id, build in builds.items():  # one by one
+            if build_id == "app-b:1":
+                stub.add_client_error("batch_get_builds", "AccessDeniedException", "not b")
+            else:
+                stub.add_response("batch_get_builds", {"builds": [build]})
+        stub.add_client_error("batch_get_projects", "AccessDeniedException", "not c", **denied)
+        stub.add_response(
+            "batch_get_projects", {"projects": [{"name": "app-a"}]}, {"names": ["app-a"]}
+        )
+        stub.add_client_error("batch_get_projects", "AccessDeniedException", "not c")
+        listed = list(adapter(clients).list_active(now))
+        stub.assert_no_pending_responses()
+    jobs = [item.job_id for item in listed if isinstance(item, Job)]
+    problems = [item for item in listed if isinstance(item, Unreadable)]
+    assert jobs == ["app-a:1"]
+    assert [p.subject for p in problems] == ["codebuild build app-b:1", "codebuild build app-c:1"]
+    assert "not b" in problems[0].reason
+    assert "project's tags could not be read" in problems[1].reason
+
+
+def test_throttling_past_every_retry_fails_the_listing():
+    clients = Clients(default_region="us-east-1")
+    with Stubber(clients.client("codebuild")) as stub:
+        stub.add_response("list_builds", {"ids": ["app-a:1"]})
+        stub.add_client_error("batch_get_builds", "ThrottlingException", "slow down")
+        with pytest.raises(ClientError, match="slow down"):
+            list(adapter(clients).list_active(datetime.now(UTC)))
 
 
 def test_stop_then_a_repeat_refused_is_still_our_stop(account):
@@ -202,8 +300,11 @@ def test_throttling_is_retried(account):
     assert jobs[0].tags == {"team": "web"}
 
 
-def _job(build_id: str):
-    from jobwarden.model import Job
+def _build(build_id: str, status: str, started: datetime) -> dict:
+    project = build_id.split(":", maxsplit=1)[0]
+    return {"id": build_id, "buildStatus": status, "projectName": project, "startTime": started}
 
+
+def _job(build_id: str):
     now = datetime.now(UTC)
     return Job("codebuild", build_id, "web-app", "us-east-1", "IN_PROGRESS", now, now)

@@ -134,6 +134,29 @@ class ServiceAdapter(ABC):
         return {action for grant in cls.grants for action in grant.actions}
 
 
+# Error codes that say the service, not one resource, is pushing back: botocore's retry mode
+# has already retried them, and a listing that gives up on them fails as a whole.
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+        "SlowDown",
+    }
+)
+
+
+def isolable(error: Exception) -> bool:
+    """Whether a failed read is one resource's problem (denied, gone, malformed) rather than
+    the whole service's (throttled past every retry): the listing records it as that
+    resource's `Unreadable` and goes on."""
+    return bool(error_code(error)) and error_code(error) not in THROTTLING_CODES
+
+
 def error_code(error: Any) -> str:
     """The AWS error code of a botocore ClientError, or "" for anything else."""
     response = getattr(error, "response", None) or {}

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from jobwarden.model import CostBasis, Job, Outcome, PendingRetry, RetryStarted
 from jobwarden.pricing import codebuild_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter
+from jobwarden.services.base import Grant, ServiceAdapter, Unreadable
 from jobwarden.services.codebuild import BATCH_LIMIT, CodeBuildBuilds, chunks
 
 ACTIVE = "IN_PROGRESS"
@@ -56,22 +56,32 @@ class CodeBuildBatches(ServiceAdapter):
         # The builds adapter owns the project-tag loader and its per-sweep cache; share it.
         self._projects = CodeBuildBuilds(self.clients, self.region, self.settings)
 
-    def list_active(self, now: datetime) -> Iterator[Job]:
+    def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
         pages = self._client.get_paginator("list_build_batches").paginate(
             filter={"status": ACTIVE},
             sortOrder="DESCENDING",
             PaginationConfig={"PageSize": PAGE_SIZE},
         )
         for page in pages:
-            yield from self.describe_many(page.get("ids", []), now).values()
+            yield from self._active(self._describe(page.get("ids", [])))
 
     def describe_many(
         self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
     ) -> dict[str, Job]:
+        found = self._active(self._describe(list(job_ids)))
+        return {job.job_id: job for job in found if isinstance(job, Job)}
+
+    def _active(self, batches: list[dict[str, Any]]) -> Iterator[Job | Unreadable]:
         # A batch may end between listing and reading it: keep only those still running.
-        active = [b for b in self._describe(list(job_ids)) if b["buildBatchStatus"] == ACTIVE]
-        self._projects._load_tags({b["projectName"] for b in active})
-        return {batch["id"]: self.to_job(batch) for batch in active}
+        active = [b for b in batches if b["buildBatchStatus"] == ACTIVE]
+        unreadable = self._projects._load_tags({b["projectName"] for b in active})
+        for batch in active:
+            if batch["projectName"] in unreadable:
+                yield Unreadable(
+                    f"codebuild batch build {batch['id']}", unreadable[batch["projectName"]]
+                )
+            else:
+                yield self.to_job(batch)
 
     def _describe(self, ids: list[str]) -> list[dict[str, Any]]:
         batches: list[dict[str, Any]] = []
