@@ -19,7 +19,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from jobwarden.model import CostBasis, Job, Outcome, PendingRetry, RetryStarted
 from jobwarden.pricing import codebuild_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, Unreadable
+from jobwarden.services.base import (
+    Grant,
+    RetryImpossible,
+    ServiceAdapter,
+    Unreadable,
+    error_code,
+)
 from jobwarden.services.codebuild import BATCH_LIMIT, CodeBuildBuilds, chunks
 
 ACTIVE = "IN_PROGRESS"
@@ -28,6 +34,10 @@ QUEUED_PHASES = frozenset({"SUBMITTED", "DOWNLOAD_BATCHSPEC"})
 # The phases a batch ends with; a retry appends new phases after one of them.
 ENDED_PHASES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 PAGE_SIZE = 100  # ListBuildBatches returns at most 100 ids a page
+RETRY_TYPES = frozenset({"RETRY_ALL_BUILDS", "RETRY_FAILED_BUILDS"})  # RetryBuildBatchType
+# Set on a batch jobwarden starts again with StartBuildBatch: the id of the batch it retries,
+# so the retry counts against the original's attempts and the builds can see why they ran.
+RETRY_OF_VARIABLE = "JOBWARDEN_RETRY_OF"
 
 
 @register
@@ -43,6 +53,7 @@ class CodeBuildBatches(ServiceAdapter):
                 "codebuild:BatchGetBuildBatches",
                 "codebuild:StopBuildBatch",
                 "codebuild:RetryBuildBatch",
+                "codebuild:StartBuildBatch",
                 "codebuild:BatchGetProjects",
             ),
             ("arn:{partition}:codebuild:{region}:{account}:project/*",),
@@ -103,6 +114,7 @@ class CodeBuildBatches(ServiceAdapter):
             tags=self._projects._project_tags.get(batch["projectName"], {}),
             cost_basis=_cost_basis(batch),
             arn=batch.get("arn"),
+            lineage=batch_lineage(batch),
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
@@ -125,25 +137,63 @@ class CodeBuildBatches(ServiceAdapter):
     def retry(self, pending: PendingRetry, attempt: int) -> RetryStarted | Outcome | None:
         """Retried in place once the stopped batch has ended; None while it is still stopping.
 
-        A batch that ended SUCCEEDED after all has nothing to retry (RetryBuildBatch only
-        takes failed batches): ALREADY_FINISHED. The ledger claims each attempt before this
-        is called; the idempotency token guards a repeated call within five minutes too.
+        A batch that ended SUCCEEDED after all, or is gone, has nothing to retry:
+        ALREADY_FINISHED. RetryBuildBatch is documented for failed batches only ("Only batch
+        builds that have failed can be retried", its API reference and botocore's model; the
+        one published example, awscli/examples/codebuild/retry-build-batch.rst, retries a
+        FAILED batch). If it refuses a batch we STOPPED, the batch is started anew with
+        StartBuildBatch (`_start_again`). The ledger claims each attempt before this is
+        called; the idempotency token guards a repeated call within five minutes too.
         """
-        status = self._status(pending.job_id)
+        if pending.retry.type not in RETRY_TYPES:
+            raise RetryImpossible(
+                f"retry type {pending.retry.type!r} is not one of RetryBuildBatch's "
+                f"{', '.join(sorted(RETRY_TYPES))}"
+            )
+        batches = self._describe([pending.job_id])
+        if not batches:
+            return Outcome.ALREADY_FINISHED  # deleted: nothing to retry
+        batch = batches[0]
+        status = batch["buildBatchStatus"]
         if status == ACTIVE:
             return None
         if status == "SUCCEEDED":
             return Outcome.ALREADY_FINISHED
-        self._client.retry_build_batch(
-            id=pending.job_id,
-            retryType=pending.retry.type,
-            idempotencyToken=retry_token(pending.job_id, attempt),
-        )
+        try:
+            self._client.retry_build_batch(
+                id=pending.job_id,
+                retryType=pending.retry.type,
+                idempotencyToken=retry_token(pending.job_id, attempt),
+            )
+        except ClientError as error:
+            if error_code(error) != "InvalidInputException":
+                raise  # denied, throttled, unavailable: a failed attempt a later sweep repeats
+            if status != "STOPPED":
+                raise RetryImpossible(f"RetryBuildBatch refused {status} batch: {error}") from error
+            return self._start_again(batch, attempt, error)
         return RetryStarted(pending.job_id)
 
-    def _status(self, batch_id: str) -> str | None:
-        batches = self._describe([batch_id])
-        return str(batches[0]["buildBatchStatus"]) if batches else None
+    def _start_again(
+        self, batch: Mapping[str, Any], attempt: int, refusal: ClientError
+    ) -> RetryStarted:
+        """StartBuildBatch from the stopped batch's project, source version and overrides,
+        carrying the original's id in `RETRY_OF_VARIABLE` so its attempts are counted on the
+        original (`lineage`)."""
+        request = start_again_request(batch, retry_token(batch["id"], attempt))
+        try:
+            started = self._client.start_build_batch(**request)["buildBatch"]
+        except ClientError as error:
+            if error_code(error) in ("InvalidInputException", "ResourceNotFoundException"):
+                raise RetryImpossible(
+                    f"RetryBuildBatch refused the stopped batch ({refusal}) and StartBuildBatch "
+                    f"refused to start it again: {error}"
+                ) from error
+            raise
+        return RetryStarted(
+            started["id"],
+            note=f"RetryBuildBatch refused the stopped batch {batch['id']}; started again as "
+            f"{started['id']} with StartBuildBatch",
+        )
 
 
 def batch_stop_outcome(batch: Mapping[str, Any]) -> Outcome | None:
@@ -156,6 +206,59 @@ def batch_stop_outcome(batch: Mapping[str, Any]) -> Outcome | None:
     if status == ACTIVE:
         return Outcome.STOPPED if batch.get("currentPhase") == "STOPPED" else None
     return Outcome.STOPPED if status == "STOPPED" else Outcome.ALREADY_FINISHED
+
+
+def start_again_request(batch: Mapping[str, Any], token: str) -> dict[str, Any]:
+    """StartBuildBatch parameters that run `batch` again as it ran.
+
+    The source version is the resolved one (the commit that was built) where the batch has
+    it. The service roles (`serviceRole`, `buildBatchConfig.serviceRole`) and the encryption
+    key are left to the project: overriding a role needs iam:PassRole, and a batch runs with
+    its project's unless started with an override, which jobwarden never does.
+    """
+    source = batch.get("source", {})
+    environment = batch.get("environment", {})
+    original = batch_lineage(batch) or batch["id"]
+    variables = [
+        v for v in environment.get("environmentVariables", []) if v["name"] != RETRY_OF_VARIABLE
+    ]
+    variables.append({"name": RETRY_OF_VARIABLE, "value": original, "type": "PLAINTEXT"})
+    candidates: dict[str, Any] = {
+        "sourceVersion": batch.get("resolvedSourceVersion") or batch.get("sourceVersion"),
+        "secondarySourcesOverride": batch.get("secondarySources"),
+        "secondarySourcesVersionOverride": batch.get("secondarySourceVersions"),
+        "sourceTypeOverride": source.get("type"),
+        "sourceLocationOverride": source.get("location"),
+        "sourceAuthOverride": source.get("auth"),
+        "buildspecOverride": source.get("buildspec"),
+        "gitCloneDepthOverride": source.get("gitCloneDepth"),
+        "gitSubmodulesConfigOverride": source.get("gitSubmodulesConfig"),
+        "insecureSslOverride": source.get("insecureSsl"),
+        "reportBuildBatchStatusOverride": source.get("reportBuildStatus"),
+        "environmentTypeOverride": environment.get("type"),
+        "imageOverride": environment.get("image"),
+        "computeTypeOverride": environment.get("computeType"),
+        "certificateOverride": environment.get("certificate"),
+        "privilegedModeOverride": environment.get("privilegedMode"),
+        "registryCredentialOverride": environment.get("registryCredential"),
+        "imagePullCredentialsTypeOverride": environment.get("imagePullCredentialsType"),
+        "environmentVariablesOverride": variables,
+        "cacheOverride": batch.get("cache"),
+        "logsConfigOverride": batch.get("logConfig"),
+        "buildTimeoutInMinutesOverride": batch.get("buildTimeoutInMinutes"),
+        "queuedTimeoutInMinutesOverride": batch.get("queuedTimeoutInMinutes"),
+        "debugSessionEnabled": batch.get("debugSessionEnabled"),
+    }
+    request = {key: value for key, value in candidates.items() if value not in (None, "", [])}
+    return {"projectName": batch["projectName"], **request, "idempotencyToken": token}
+
+
+def batch_lineage(batch: Mapping[str, Any]) -> str:
+    """The id of the batch this one was started again from by jobwarden, or ""."""
+    for variable in batch.get("environment", {}).get("environmentVariables", []):
+        if variable.get("name") == RETRY_OF_VARIABLE:
+            return str(variable.get("value", ""))
+    return ""
 
 
 def retry_token(batch_id: str, attempt: int) -> str:
