@@ -187,6 +187,7 @@ SERVICE_STATEMENTS: dict[str, list[dict[str, Any]]] = {
                 "codebuild:BatchGetBuildBatches",
                 "codebuild:StopBuildBatch",
                 "codebuild:RetryBuildBatch",
+                "codebuild:StartBuildBatch",
                 "codebuild:BatchGetProjects",
             ],
             "Effect": "Allow",

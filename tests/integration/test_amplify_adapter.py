@@ -139,7 +139,7 @@ def test_jobs_across_pages_and_listing_stops_past_the_oldest_possible_job(accoun
     assert account.emulator.calls.count(("amplify", "GetJob")) == 1  # only RUNNING jobs
 
 
-def test_stop_then_already_finished(account, amplify):
+def test_stop_then_a_repeat_refused_is_still_our_stop(account, amplify):
     now = datetime.now(UTC)
     app = create_app(account.clients, "storefront")
     running = start(account, app, HOUR, (MINUTE, "RUNNING"), now=now)
@@ -149,7 +149,10 @@ def test_stop_then_already_finished(account, amplify):
 
     assert amplify_jobs.stop(jobs[running], "too long") is Outcome.STOPPED
     assert job_status(account, running)["summary"]["status"] == "CANCELLING"
-    assert amplify_jobs.stop(jobs[running], "too long") is Outcome.ALREADY_FINISHED
+    # A lost StopJob answer makes botocore send it again; the fill refuses the repeat and the
+    # read-back finds the job CANCELLING: our stop, not an end of its own.
+    assert amplify_jobs.stop(jobs[running], "too long") is Outcome.STOPPED
+    assert amplify_jobs.read_back(jobs[running], "too long") is Outcome.STOPPED
     assert amplify_jobs.stop(jobs[pending], "queued too long") is Outcome.STOPPED
     assert job_status(account, pending)["summary"]["status"] == "CANCELLED"
 
@@ -164,6 +167,7 @@ def test_a_job_that_ends_before_the_stop_is_already_finished(account, amplify):
 
     assert amplify_jobs.stop(job, "too long") is Outcome.ALREADY_FINISHED
     assert job_status(account, job_id)["summary"]["status"] == "SUCCEED"
+    assert amplify_jobs.read_back(job, "too long") is Outcome.ALREADY_FINISHED
 
 
 def test_stop_is_called_with_the_job_and_a_refusal_is_checked_against_the_job():
@@ -188,9 +192,33 @@ def test_stop_is_called_with_the_job_and_a_refusal_is_checked_against_the_job():
         stub.add_client_error("get_job", "NotFoundException", "no such job", 404, params)
         assert amplify_jobs.stop(job, "too long") is Outcome.ALREADY_FINISHED
 
+        # Throttled past botocore's retries: the outcome is unknown, so the job is read back.
         stub.add_client_error("stop_job", "LimitExceededException", "slow down", 429, params)
+        stub.add_response("get_job", {"job": {"summary": _summary("RUNNING"), "steps": []}}, params)
         with pytest.raises(ClientError, match="slow down"):
             amplify_jobs.stop(job, "too long")
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("read", "outcome"),
+    [
+        ("CANCELLING", Outcome.STOPPED),
+        ("CANCELLED", Outcome.STOPPED),
+        ("SUCCEED", Outcome.ALREADY_FINISHED),
+        ("FAILED", Outcome.ALREADY_FINISHED),
+    ],
+)
+def test_a_lost_stop_answer_then_a_refusal_is_read_back(read, outcome):
+    """Our first StopJob landed, its answer was lost, botocore's repeat was refused (or
+    failed outright): the job read back tells whose end it was."""
+    clients = Clients(default_region="us-east-1")
+    params = {"appId": "d1abc", "branchName": "feature/login", "jobId": "7"}
+    with Stubber(clients.client("amplify")) as stub:
+        for code, status in (("BadRequestException", 400), ("InternalFailureException", 500)):
+            stub.add_client_error("stop_job", code, "no", status, params)
+            stub.add_response("get_job", {"job": {"summary": _summary(read), "steps": []}}, params)
+            assert adapter(clients).stop(_job(), "too long") is outcome
         stub.assert_no_pending_responses()
 
 

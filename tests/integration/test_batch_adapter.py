@@ -296,10 +296,14 @@ def test_stop_terminates_with_the_reason_then_reports_already_finished(account, 
         "FAILED",
         "running 58 min, over the 30 min limit of policy p",
     )
-    # TerminateJob accepts a job that has ended; it stays as it was
+    # TerminateJob accepts a job that has ended; it stays as it was. Our reason is not
+    # there: another reason's stop ended it first.
     assert batch.stop(job, "running 59 min, over the 30 min limit of policy p") is (
         Outcome.ALREADY_FINISHED
     )
+    # The same stop sent again (a lost answer retried) finds its own reason: ours.
+    again = batch.stop(job, "running 58 min, over the 30 min limit of policy p")
+    assert again is Outcome.STOPPED
     assert describe(account, job_id)["statusReason"].startswith("running 58 min")
 
 
@@ -370,10 +374,72 @@ def test_terminate_refused_for_an_ended_job_is_already_finished():
         with pytest.raises(ClientError, match="Something else"):
             batch.stop(_job("job-1"), "too long")
 
+        # A server error past botocore's retries: the outcome is unknown, so it is read.
         stub.add_client_error("terminate_job", "ServerException", "Internal error", 500)
+        stub.add_response("describe_jobs", {"jobs": [_detail("job-1", "RUNNING")]})
         with pytest.raises(ClientError, match="Internal error"):
             batch.stop(_job("job-1"), "too long")
-        stub.assert_no_pending_responses()  # a server error is not followed by a read
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        # "Jobs that have not progressed to the STARTING state are cancelled" (TerminateJob,
+        # AWS Batch API reference): a PENDING job only once its dependencies finish.
+        ("SUBMITTED", Outcome.STOP_REQUESTED),
+        ("PENDING", Outcome.STOP_REQUESTED),
+        ("RUNNABLE", Outcome.STOP_REQUESTED),
+        # "Jobs that are in the STARTING or RUNNING state are terminated" (same reference).
+        ("STARTING", Outcome.STOPPED),
+        ("RUNNING", Outcome.STOPPED),
+    ],
+)
+def test_a_stop_of_a_job_still_active_after_terminate(status, outcome):
+    clients = Clients(default_region="us-east-1")
+    batch = adapter(clients)
+    with Stubber(clients.client("batch")) as stub:
+        stub.add_response("terminate_job", {}, {"jobId": "job-1", "reason": "too long"})
+        stub.add_response("describe_jobs", {"jobs": [_detail("job-1", status)]})
+        assert batch.stop(_job("job-1"), "too long") is outcome
+        # The requested stop is re-read later: still waiting, then ended by our cancel.
+        stub.add_response("describe_jobs", {"jobs": [_detail("job-1", status)]})
+        assert batch.read_back(_job("job-1"), "too long") is None
+        stub.add_response("describe_jobs", {"jobs": [_detail("job-1", "FAILED", "too long")]})
+        assert batch.read_back(_job("job-1"), "too long") is Outcome.STOPPED
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "flags", "outcome"),
+    [
+        ("FAILED", "too long", {}, Outcome.STOPPED),
+        ("PENDING", None, {"isCancelled": True}, Outcome.STOP_REQUESTED),
+        ("RUNNING", None, {"isTerminated": True}, Outcome.STOPPED),
+        ("SUCCEEDED", None, {}, Outcome.ALREADY_FINISHED),
+        ("FAILED", "Essential container exited", {}, Outcome.ALREADY_FINISHED),
+    ],
+)
+def test_a_lost_terminate_answer_then_a_failure_is_read_back(status, reason, flags, outcome):
+    """Our first TerminateJob landed but its answer was lost and the retry failed: the job
+    read back (its reason, or Batch's isCancelled/isTerminated flags) says whose stop."""
+    clients = Clients(default_region="us-east-1")
+    with Stubber(clients.client("batch")) as stub:
+        stub.add_client_error("terminate_job", "ServerException", "lost", 500)
+        stub.add_response("describe_jobs", {"jobs": [_detail("job-1", status, reason) | flags]})
+        assert adapter(clients).stop(_job("job-1"), "too long") is outcome
+        stub.assert_no_pending_responses()
+
+
+def test_read_back_of_a_vanished_or_ended_job(account, fill, queue):
+    now = datetime.now(UTC)
+    batch = adapter(account.clients)
+    assert batch.read_back(_job("no-such-job"), "too long") is Outcome.ALREADY_FINISHED
+    job_id = submit(account, fill, HOUR, *walk("RUNNABLE", "RUNNING"), now=now)
+    (job,) = batch.list_active(now)
+    assert batch.read_back(job, "too long") is None
+    fill.set_status(job_id, "FAILED", "OutOfMemoryError: Container killed")
+    assert batch.read_back(job, "too long") is Outcome.ALREADY_FINISHED
 
 
 # --- throttling ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from jobwarden.aws import Clients
 from jobwarden.local.codebuild_batch import CodeBuildBatchFill
 from jobwarden.model import Job, Outcome, PendingRetry, Retry, RetryStarted, Settings
 from jobwarden.services import REGISTRY
+from jobwarden.services.base import RetryImpossible
 from jobwarden.services.codebuild_batch import (  # importing registers the adapter
     CodeBuildBatches,
     retry_token,
@@ -81,6 +82,7 @@ def test_it_is_registered_with_its_grants():
         "codebuild:BatchGetBuildBatches",
         "codebuild:StopBuildBatch",
         "codebuild:RetryBuildBatch",
+        "codebuild:StartBuildBatch",
         "codebuild:BatchGetProjects",
     }
 
@@ -209,7 +211,9 @@ def test_describe_reads_one_batch_while_it_runs(account, batch_fill):
     assert set(batches.describe_many([running, ended], now)) == {running}
 
 
-def test_stop_then_already_finished(account):
+def test_stop_then_a_repeat_refused_is_still_our_stop(account):
+    """A lost StopBuildBatch response makes botocore send it again; the fill refuses the
+    repeat (InvalidInputException) and the read-back finds the batch STOPPED: our stop."""
     now = datetime.now(UTC)
     account.project("release-train")
     batch_id = start_batch(
@@ -224,9 +228,24 @@ def test_stop_then_already_finished(account):
     assert {g["currentBuildSummary"]["buildStatus"] for g in stopped["buildGroups"][1:]} == {
         "STOPPED"
     }
-    # The fill refuses to stop it again (InvalidInputException); the re-read shows it ended.
-    assert batches.stop(job, "too long") is Outcome.ALREADY_FINISHED
+    assert batches.stop(job, "too long") is Outcome.STOPPED
+    assert batches.read_back(job, "too long") is Outcome.STOPPED
     assert list(batches.list_active(now)) == []
+
+
+@pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED"])
+def test_a_batch_that_ended_on_its_own_is_already_finished(account, status):
+    now = datetime.now(UTC)
+    account.project("release-train")
+    batch_id = start_batch(account, "release-train", HOUR, now, (("IN_PROGRESS", MINUTE),))
+    batches = adapter(account.clients)
+    (job,) = batches.list_active(now)
+    assert batches.read_back(job, "too long") is None
+    account.emulator.fill("codebuild-batch").finish(batch_id, status)
+
+    assert batches.stop(job, "too long") is Outcome.ALREADY_FINISHED
+    assert batches.read_back(job, "too long") is Outcome.ALREADY_FINISHED
+    assert batches.read_back(_job("release-train:gone"), "x") is Outcome.ALREADY_FINISHED
 
 
 def test_stop_request_and_the_race_with_the_batch_ending():
@@ -259,6 +278,31 @@ def test_stop_request_and_the_race_with_the_batch_ending():
         stub.add_response("batch_get_build_batches", {"buildBatches": [stopping]}, {"ids": ["p:1"]})
         with pytest.raises(ClientError):
             batches.stop(job, "too long")
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("read", "outcome"),
+    [
+        ({"buildBatchStatus": "STOPPED", "currentPhase": "STOPPED"}, Outcome.STOPPED),
+        # Still IN_PROGRESS while its builds stop, already in its STOPPED phase: ours.
+        ({"buildBatchStatus": "IN_PROGRESS", "currentPhase": "STOPPED"}, Outcome.STOPPED),
+        ({"buildBatchStatus": "FAILED", "currentPhase": "FAILED"}, Outcome.ALREADY_FINISHED),
+    ],
+)
+def test_a_lost_stop_answer_then_a_refusal_is_read_back(read, outcome):
+    """Our first StopBuildBatch landed but its answer was lost; botocore's retry is refused
+    (or fails outright): the batch read back tells whose end it was."""
+    clients = Clients(default_region="us-east-1")
+    with Stubber(clients.client("codebuild")) as stub:
+        for error in ("InvalidInputException", "InternalFailure"):
+            stub.add_client_error("stop_build_batch", error, "no", expected_params={"id": "p:1"})
+            stub.add_response(
+                "batch_get_build_batches",
+                {"buildBatches": [{"id": "p:1", "projectName": "p", **read}]},
+                {"ids": ["p:1"]},
+            )
+            assert adapter(clients).stop(_job("p:1"), "too long") is outcome
         stub.assert_no_pending_responses()
 
 
@@ -341,6 +385,176 @@ def test_a_retried_batch_keeps_its_id_and_is_timed_from_the_retry(account):
     assert again.run_seconds(now) == pytest.approx(30 * 60, abs=1)
     assert again.queue_seconds(now) == 0
     assert again.cost_basis.components[0][1] == 2.0
+
+
+def test_a_stopped_batch_the_service_will_not_retry_is_started_again(account, monkeypatch):
+    """Under the documented answer ("Only batch builds that have failed can be retried"),
+    the stopped batch is started anew from its project, source version and overrides, and
+    the new batch's attempts count against the original's."""
+    import jobwarden.local.codebuild_batch as fill_module
+
+    monkeypatch.setattr(fill_module, "RETRYABLE", frozenset({"FAILED"}))
+    now = datetime.now(UTC)
+    account.project("release-train")
+    codebuild = account.clients.client("codebuild")
+    with time_machine.travel(now - HOUR, tick=False):
+        original = codebuild.start_build_batch(
+            projectName="release-train",
+            sourceVersion="main",
+            computeTypeOverride="BUILD_GENERAL1_LARGE",
+            environmentVariablesOverride=[{"name": "STAGE", "value": "prod"}],
+        )["buildBatch"]["id"]
+    batches = adapter(account.clients)
+    (job,) = batches.list_active(now)
+    assert job.retry_subject == f"codebuild-batch#us-east-1#{original}"
+    assert batches.stop(job, "too long") is Outcome.STOPPED
+
+    started = batches.retry(pending(original), 1)
+
+    assert isinstance(started, RetryStarted)
+    assert started.job_id != original
+    assert "StartBuildBatch" in started.note
+    assert original in started.note
+    (again,) = batches.list_active(now)
+    assert again.job_id == started.job_id
+    assert again.retry_subject == job.retry_subject  # counted against the original
+    assert again.cost_basis.components[0][0] == "codebuild:LINUX_CONTAINER:BUILD_GENERAL1_LARGE"
+    fresh = batch(account, started.job_id)
+    assert fresh["sourceVersion"] == "main"
+    assert {v["name"]: v["value"] for v in fresh["environment"]["environmentVariables"]} == {
+        "STAGE": "prod",
+        "JOBWARDEN_RETRY_OF": original,
+    }
+    # Stopped and started again once more: still the original's lineage, not the copy's.
+    assert batches.stop(again, "too long") is Outcome.STOPPED
+    third = batches.retry(pending(started.job_id), 2)
+    assert isinstance(third, RetryStarted)
+    (last,) = batches.list_active(now)
+    assert last.retry_subject == job.retry_subject
+
+
+def test_retry_under_either_answer_pinned():
+    """RetryBuildBatch accepted (in place), or refused for the stopped batch and replaced by
+    a StartBuildBatch of the same project, resolved source version and overrides."""
+    clients = Clients(default_region="us-east-1")
+    batches = adapter(clients)
+    stopped = {
+        "id": "p:1",
+        "projectName": "p",
+        "buildBatchStatus": "STOPPED",
+        "sourceVersion": "main",
+        "resolvedSourceVersion": "aef7744ed069c51098e15c360f4102cd2cd1ad64",
+        "source": {"type": "GITHUB", "location": "https://github.com/o/r", "buildspec": "b.yml"},
+        "environment": {
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+            "environmentVariables": [{"name": "A", "value": "1", "type": "PLAINTEXT"}],
+        },
+        "serviceRole": "arn:aws:iam::123456789012:role/codebuild",
+        "buildTimeoutInMinutes": 60,
+        "queuedTimeoutInMinutes": 480,
+    }
+    token = retry_token("p:1", 1)
+    with Stubber(clients.client("codebuild")) as stub:
+        stub.add_response("batch_get_build_batches", {"buildBatches": [stopped]}, {"ids": ["p:1"]})
+        stub.add_response(
+            "retry_build_batch",
+            {"buildBatch": {**stopped, "buildBatchStatus": "IN_PROGRESS"}},
+            {"id": "p:1", "retryType": "RETRY_FAILED_BUILDS", "idempotencyToken": token},
+        )
+        assert batches.retry(pending("p:1"), 1) == RetryStarted("p:1")
+
+        stub.add_response("batch_get_build_batches", {"buildBatches": [stopped]}, {"ids": ["p:1"]})
+        stub.add_client_error(
+            "retry_build_batch",
+            "InvalidInputException",
+            "Only batch builds that have failed can be retried",
+        )
+        stub.add_response(
+            "start_build_batch",
+            {"buildBatch": {"id": "p:2", "projectName": "p", "buildBatchStatus": "IN_PROGRESS"}},
+            {
+                "projectName": "p",
+                "sourceVersion": "aef7744ed069c51098e15c360f4102cd2cd1ad64",
+                "sourceTypeOverride": "GITHUB",
+                "sourceLocationOverride": "https://github.com/o/r",
+                "buildspecOverride": "b.yml",
+                "environmentTypeOverride": "LINUX_CONTAINER",
+                "imageOverride": "aws/codebuild/standard:7.0",
+                "computeTypeOverride": "BUILD_GENERAL1_SMALL",
+                "environmentVariablesOverride": [
+                    {"name": "A", "value": "1", "type": "PLAINTEXT"},
+                    {"name": "JOBWARDEN_RETRY_OF", "value": "p:1", "type": "PLAINTEXT"},
+                ],
+                "buildTimeoutInMinutesOverride": 60,
+                "queuedTimeoutInMinutesOverride": 480,
+                "idempotencyToken": token,
+            },
+        )
+        started = batches.retry(pending("p:1"), 1)
+        assert (started.job_id, "p:1" in started.note) == ("p:2", True)
+        stub.assert_no_pending_responses()
+
+
+def test_refusals_no_later_sweep_can_overcome_are_retry_impossible():
+    clients = Clients(default_region="us-east-1")
+    batches = adapter(clients)
+    failed = {"id": "p:1", "projectName": "p", "buildBatchStatus": "FAILED"}
+    stopped = {**failed, "buildBatchStatus": "STOPPED"}
+    with Stubber(clients.client("codebuild")) as stub:
+        # A retry type RetryBuildBatch does not take: refused before any call.
+        with pytest.raises(RetryImpossible, match="'RETRY'"):
+            batches.retry(pending("p:1", "RETRY"), 1)
+        # A failed batch refused: nothing else to try.
+        stub.add_response("batch_get_build_batches", {"buildBatches": [failed]})
+        stub.add_client_error("retry_build_batch", "InvalidInputException", "no")
+        with pytest.raises(RetryImpossible, match="FAILED"):
+            batches.retry(pending("p:1"), 1)
+        # A stopped batch refused, and its project is gone.
+        stub.add_response("batch_get_build_batches", {"buildBatches": [stopped]})
+        stub.add_client_error("retry_build_batch", "InvalidInputException", "no")
+        stub.add_client_error("start_build_batch", "ResourceNotFoundException", "no project")
+        with pytest.raises(RetryImpossible, match="no project"):
+            batches.retry(pending("p:1"), 1)
+        # Denied or throttled: a failed attempt, which a later sweep may repeat.
+        stub.add_response("batch_get_build_batches", {"buildBatches": [stopped]})
+        stub.add_client_error("retry_build_batch", "AccessDeniedException", "denied")
+        with pytest.raises(ClientError, match="denied"):
+            batches.retry(pending("p:1"), 1)
+        # Deleted: nothing to retry.
+        stub.add_response("batch_get_build_batches", {"buildBatches": []})
+        assert batches.retry(pending("p:1"), 1) is Outcome.ALREADY_FINISHED
+        stub.assert_no_pending_responses()
+
+
+def test_a_batch_whose_project_cannot_be_read_is_reported():
+    clients = Clients(default_region="us-east-1")
+    now = datetime.now(UTC)
+    running = {"projectName": "pp", "buildBatchStatus": "IN_PROGRESS", "startTime": now - HOUR}
+    with Stubber(clients.client("codebuild")) as stub:
+        stub.add_response("list_build_batches", {"ids": ["pp:1", "qq:1"]})
+        stub.add_response(
+            "batch_get_build_batches",
+            {
+                "buildBatches": [
+                    {**running, "id": "pp:1"},
+                    {**running, "id": "qq:1", "projectName": "qq"},
+                ]
+            },
+        )
+        stub.add_client_error("batch_get_projects", "AccessDeniedException", "one denied")
+        stub.add_client_error(
+            "batch_get_projects",
+            "AccessDeniedException",
+            "not p",
+            expected_params={"names": ["pp"]},
+        )
+        stub.add_response("batch_get_projects", {"projects": [{"name": "qq"}]}, {"names": ["qq"]})
+        listed = list(adapter(clients).list_active(now))
+    assert [type(item).__name__ for item in listed] == ["Unreadable", "Job"]
+    assert listed[0].subject == "codebuild batch build pp:1"
+    assert listed[1].job_id == "qq:1"
 
 
 def test_throttled_batch_get_projects_is_retried(account):

@@ -176,7 +176,9 @@ def test_no_active_run_means_no_tag_or_identity_call(account, fill):
     assert identities == []
 
 
-def test_stop_then_already_finished(account):
+def test_stop_then_a_repeat_refused_is_still_our_stop(account, fill):
+    """A lost BatchStopJobRun response makes botocore send it again; the fill refuses the
+    repeat (an Errors entry) and the read-back finds the run STOPPING, then STOPPED: ours."""
     now = datetime.now(UTC)
     create_glue_job(account.clients, "etl")
     run_id = start(account, "etl", HOUR, now)
@@ -185,7 +187,31 @@ def test_stop_then_already_finished(account):
 
     assert glue.stop(job, "too long") is Outcome.STOPPED
     assert _state(account, "etl", run_id) == "STOPPING"
+    assert glue.stop(job, "too long") is Outcome.STOPPED
+    fill.finish(run_id, "STOPPED")
+    assert glue.stop(job, "too long") is Outcome.STOPPED
+    assert glue.read_back(job, "too long") is Outcome.STOPPED
+
+
+@pytest.mark.parametrize("state", ["SUCCEEDED", "FAILED", "TIMEOUT", "ERROR"])
+def test_a_run_that_ended_on_its_own_is_already_finished(account, fill, state):
+    now = datetime.now(UTC)
+    create_glue_job(account.clients, "etl")
+    run_id = start(account, "etl", HOUR, now)
+    glue = adapter(account.clients)
+    (job,) = glue.list_active(now)
+    assert glue.read_back(job, "too long") is None
+    fill.finish(run_id, state)
+
     assert glue.stop(job, "too long") is Outcome.ALREADY_FINISHED
+    assert glue.read_back(job, "too long") is Outcome.ALREADY_FINISHED
+
+
+def test_read_back_of_a_deleted_job_is_already_finished():
+    clients = Clients(default_region="us-east-1")
+    with Stubber(clients.client("glue")) as stub:
+        stub.add_client_error("get_job_run", "EntityNotFoundException", "no such job")
+        assert adapter(clients).read_back(_job("jr_1", "etl"), "x") is Outcome.ALREADY_FINISHED
 
 
 def test_stop_many_reports_each_run_of_a_partial_failure(account, fill):
@@ -249,11 +275,21 @@ def test_stop_many_batches_by_job_and_25_runs_and_reads_errors():
             {"SuccessfulSubmissions": [{"JobName": "big", "JobRunId": "jr_25"}]},
             {"JobName": "big", "JobRunIds": ["jr_25", "jr_26"]},
         )
+        stub.add_response(
+            "get_job_run",
+            {"JobRun": {"Id": "jr_26", "JobRunState": "RUNNING"}},
+            {"JobName": "big", "RunId": "jr_26"},
+        )
         stub.add_client_error(
             "batch_stop_job_run",
             "InternalServiceException",
             "unavailable",
             expected_params={"JobName": "small", "JobRunIds": ["jr_small"]},
+        )
+        stub.add_response(  # the whole call failed: read back, still running
+            "get_job_run",
+            {"JobRun": {"Id": "jr_small", "JobRunState": "RUNNING"}},
+            {"JobName": "small", "RunId": "jr_small"},
         )
 
         results = glue.stop_many([(job, "over budget") for job in [*big, small]])
@@ -261,11 +297,38 @@ def test_stop_many_batches_by_job_and_25_runs_and_reads_errors():
         stub.assert_no_pending_responses()
     assert results[big[0].key] is Outcome.ALREADY_FINISHED
     assert isinstance(results[big[1].key], StopRefused)
-    assert "still RUNNING: InternalServiceException: try again" in str(results[big[1].key])
+    assert "InternalServiceException: try again" in str(results[big[1].key])
     assert all(results[j.key] is Outcome.STOPPED for j in big[2:26])
     assert "did not answer for jr_26" in str(results[big[26].key])
     assert isinstance(results[small.key], ClientError)
     assert len(results) == 28
+
+
+@pytest.mark.parametrize(
+    ("read", "outcome"),
+    [
+        ("STOPPING", Outcome.STOPPED),
+        ("STOPPED", Outcome.STOPPED),
+        ("SUCCEEDED", Outcome.ALREADY_FINISHED),
+        ("TIMEOUT", Outcome.ALREADY_FINISHED),
+    ],
+)
+def test_a_lost_stop_answer_then_a_failure_is_read_back(read, outcome):
+    """Our first BatchStopJobRun landed but its answer was lost; the retry failed outright
+    or was refused for the run: the run read back tells whose end it was."""
+    clients = Clients(default_region="us-east-1")
+    job = _job("jr_1", "etl")
+    with Stubber(clients.client("glue")) as stub:
+        stub.add_client_error("batch_stop_job_run", "InternalServiceException", "lost")
+        stub.add_response("get_job_run", {"JobRun": {"Id": "jr_1", "JobRunState": read}})
+        assert adapter(clients).stop(job, "too long") is outcome
+        stub.add_response(
+            "batch_stop_job_run",
+            {"Errors": [_error("etl", "jr_1", "InvalidInputException", "not running")]},
+        )
+        stub.add_response("get_job_run", {"JobRun": {"Id": "jr_1", "JobRunState": read}})
+        assert adapter(clients).stop(job, "too long") is outcome
+        stub.assert_no_pending_responses()
 
 
 def test_stop_raises_when_the_refused_run_is_still_active():

@@ -76,6 +76,8 @@ class CodeBuildBatchFill(ServiceFill):
         environment = {**project["environment"], **_environment_overrides(params)}
         if "imageOverride" in params:
             environment["image"] = params["imageOverride"]
+        if "environmentVariablesOverride" in params:
+            environment["environmentVariables"] = params["environmentVariablesOverride"]
         batch: dict[str, Any] = {
             "id": batch_id,
             "arn": f"arn:aws:codebuild:{region}:{ACCOUNT_ID}:build-batch/{batch_id}",
@@ -84,6 +86,7 @@ class CodeBuildBatchFill(ServiceFill):
             "currentPhase": "SUBMITTED",
             "buildBatchStatus": "IN_PROGRESS",
             "projectName": name,
+            **({"sourceVersion": params["sourceVersion"]} if "sourceVersion" in params else {}),
             "phases": [{"phaseType": "SUBMITTED", "startTime": now}],
             "source": project["source"],
             "environment": environment,

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome, PendingRetry, RetryStarted
@@ -156,18 +156,22 @@ class AmplifyJobs(ServiceAdapter):
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
-        """StopJob takes no reason; the ledger and the alert carry it."""
+        """StopJob takes no reason; the ledger and the alert carry it. A refusal or a lost
+        answer is read back (`settle_failed_stop`)."""
         try:
             summary = self._client.stop_job(**_job_params(job.details))["jobSummary"]
+        except (ClientError, BotoCoreError) as error:
+            return self.settle_failed_stop(job, reason, error)
+        return stop_outcome(summary["status"]) or Outcome.STOPPED  # accepted, cancelling
+
+    def read_back(self, job: Job, reason: str) -> Outcome | None:
+        try:
+            status = self._get_job(job.details)["summary"]["status"]
         except ClientError as error:
-            if error_code(error) not in ("BadRequestException", "NotFoundException"):
+            if error_code(error) != "NotFoundException":
                 raise
-            if self._still_active(job.details):
-                raise
-            return Outcome.ALREADY_FINISHED
-        if summary["status"] in ("SUCCEED", "FAILED"):
-            return Outcome.ALREADY_FINISHED
-        return Outcome.STOPPED  # CANCELLING or CANCELLED
+            return Outcome.ALREADY_FINISHED  # deleted with its branch or app
+        return stop_outcome(status)
 
     def retry(self, pending: PendingRetry, attempt: int) -> RetryStarted | Outcome | None:
         """Start the stopped job's commit again, once the stopped job has ended.
@@ -192,14 +196,15 @@ class AmplifyJobs(ServiceAdapter):
     def _get_job(self, details: Mapping[str, Any]) -> dict[str, Any]:
         return self._client.get_job(**_job_params(details))["job"]  # type: ignore[no-any-return]
 
-    def _still_active(self, details: Mapping[str, Any]) -> bool:
-        """Re-read a job whose stop was refused: the refusal may only mean it has ended."""
-        try:
-            return self._get_job(details)["summary"]["status"] in ACTIVE
-        except ClientError as error:
-            if error_code(error) == "NotFoundException":
-                return False  # deleted with its branch or app: it runs no more
-            raise
+
+def stop_outcome(status: str) -> Outcome | None:
+    """After our stop request: CANCELLING or CANCELLED is ours, SUCCEED or FAILED came first,
+    None while it is still active (JobStatus, botocore's amplify model)."""
+    if status in ("CANCELLING", "CANCELLED"):
+        return Outcome.STOPPED
+    if status in ("SUCCEED", "FAILED"):
+        return Outcome.ALREADY_FINISHED
+    return None
 
 
 def _job_params(details: Mapping[str, Any]) -> dict[str, str]:

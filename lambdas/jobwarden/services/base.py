@@ -75,6 +75,18 @@ class ServiceAdapter(ABC):
         services that keep it. Read from the service, never guessed."""
         raise NotImplementedError(f"{self.name} cannot read a job back")
 
+    def settle_failed_stop(self, job: Job, reason: str, error: Exception) -> Outcome:
+        """A stop call that raised may still have landed: botocore retries a request whose
+        response was lost, and the service may refuse the repeat. Read the job back; if it is
+        still active the stop failed and `error` is raised, as it is when the read fails."""
+        try:
+            outcome = self.read_back(job, reason)
+        except Exception as read_error:
+            raise error from read_error
+        if outcome is None:
+            raise error
+        return outcome
+
     def stop_many(self, requests: Sequence[tuple[Job, str]]) -> dict[str, Outcome | Exception]:
         """Stop several jobs; one failure is returned for its job and never hides the others."""
         results: dict[str, Outcome | Exception] = {}
@@ -120,6 +132,29 @@ class ServiceAdapter(ABC):
     @classmethod
     def iam_actions(cls) -> set[str]:
         return {action for grant in cls.grants for action in grant.actions}
+
+
+# Error codes that say the service, not one resource, is pushing back: botocore's retry mode
+# has already retried them, and a listing that gives up on them fails as a whole.
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+        "SlowDown",
+    }
+)
+
+
+def isolable(error: Exception) -> bool:
+    """Whether a failed read is one resource's problem (denied, gone, malformed) rather than
+    the whole service's (throttled past every retry): the listing records it as that
+    resource's `Unreadable` and goes on."""
+    return bool(error_code(error)) and error_code(error) not in THROTTLING_CODES
 
 
 def error_code(error: Any) -> str:

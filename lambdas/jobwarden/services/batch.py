@@ -16,18 +16,19 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from jobwarden.index import JobEvent
 from jobwarden.model import CostBasis, Job, Outcome
 from jobwarden.pricing import batch_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, error_code
+from jobwarden.services.base import Grant, ServiceAdapter
 
 # Lifecycle order: a job moving on while the statuses are listed one by one is seen again
 # under its new status (and de-duplicated), never missed.
 ACTIVE_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
 FINISHED_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
+STARTED_STATUSES = frozenset({"STARTING", "RUNNING"})  # terminated, not cancelled
 # Statuses in which an array child has (or had) a `startedAt`.
 CHILD_RAN_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
 DESCRIBE_LIMIT = 100  # DescribeJobs takes at most 100 job ids
@@ -159,30 +160,79 @@ class BatchJobs(ServiceAdapter):
         return runs
 
     def stop(self, job: Job, reason: str) -> Outcome:
+        """TerminateJob, then read the job back: it answers nothing, and accepts a job that
+        has already ended.
+
+        "Jobs that are in the STARTING or RUNNING state are terminated, which causes them to
+        transition to FAILED. Jobs that have not progressed to the STARTING state are
+        cancelled" (TerminateJob, AWS Batch API reference); a cancelled PENDING job ends only
+        "after all dependency jobs complete" (CancelJob, same reference). So a job still
+        queued after the call is STOP_REQUESTED until a later read sees it end; a started one
+        is STOPPED (it is being terminated).
+        """
         reason = reason[:REASON_LIMIT]
         try:
             self._client.terminate_job(jobId=job.job_id, reason=reason)
-        except ClientError as error:
-            if error_code(error) != "ClientException" or self._status(job) not in FINISHED_STATUSES:
+        except (ClientError, BotoCoreError) as error:
+            # Refused, or a lost answer whose retry failed: read back whether it landed.
+            try:
+                detail = self._describe(job)
+            except Exception as read_error:
+                raise error from read_error
+            outcome = _after_stop(detail, reason, accepted=False)
+            if outcome is None:
                 raise
-            return Outcome.ALREADY_FINISHED
-        # TerminateJob answers nothing and may accept a job that has already ended: read it
-        # back. A job still active is stopping; one that failed carrying our reason is ours;
-        # any other ending came first.
+            return outcome
+        outcome = _after_stop(self._describe(job), reason, accepted=True)
+        assert outcome is not None  # an accepted stop always has an outcome
+        return outcome
+
+    def read_back(self, job: Job, reason: str) -> Outcome | None:
+        """STOPPED once the job FAILED carrying our reason; ALREADY_FINISHED when it ended
+        otherwise or is gone (DescribeJobs still shows jobs for days after they end); None while
+        it is active, a cancel still pending included."""
         detail = self._describe(job)
-        if detail is None or detail["status"] == "SUCCEEDED":
+        if detail is None:
             return Outcome.ALREADY_FINISHED
-        if detail["status"] == "FAILED" and reason not in detail.get("statusReason", ""):
-            return Outcome.ALREADY_FINISHED
-        return Outcome.STOPPED
+        return _ended_outcome(detail, reason[:REASON_LIMIT])
 
     def _describe(self, job: Job) -> dict[str, Any] | None:
         jobs = self._client.describe_jobs(jobs=[job.job_id]).get("jobs", [])
         return jobs[0] if jobs else None
 
-    def _status(self, job: Job) -> str | None:
-        detail = self._describe(job)
-        return detail["status"] if detail else None
+
+def _after_stop(detail: Mapping[str, Any] | None, reason: str, accepted: bool) -> Outcome | None:
+    """The outcome of a TerminateJob call, from the job read after it; None when the call
+    failed and nothing shows it landed. An active job whose `isTerminated` or `isCancelled`
+    (JobDetail, botocore's batch model) is set carries a stop that did land."""
+    if detail is None:
+        return Outcome.ALREADY_FINISHED  # gone: ended long ago
+    ended = _ended_outcome(detail, reason)
+    if ended is not None:
+        return ended
+    if accepted or detail.get("isTerminated") or detail.get("isCancelled"):
+        return _requested(detail)
+    return None
+
+
+def _ended_outcome(detail: Mapping[str, Any], reason: str) -> Outcome | None:
+    """How an ended job ended, for a stop that sent `reason`; None while it is active.
+
+    TerminateJob and CancelJob leave their reason as the job's `statusReason`; a job that
+    FAILED for any other reason (its container, its timeout, another caller) ended first."""
+    status = detail["status"]
+    if status in ACTIVE_STATUSES:
+        return None
+    if status == "FAILED" and reason and reason in detail.get("statusReason", ""):
+        return Outcome.STOPPED
+    return Outcome.ALREADY_FINISHED
+
+
+def _requested(detail: Mapping[str, Any]) -> Outcome:
+    """An active job after our stop: terminated if it had started, else a pending cancel."""
+    if detail["status"] in STARTED_STATUSES:
+        return Outcome.STOPPED
+    return Outcome.STOP_REQUESTED
 
 
 def cost_basis(detail: Mapping[str, Any]) -> CostBasis | None:

@@ -6,13 +6,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome
 from jobwarden.pricing import codebuild_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, error_code
+from jobwarden.services.base import Grant, ServiceAdapter, Unreadable, isolable
 
 # No build can be older than the longest build timeout (36 h) plus the longest queue
 # timeout (8 h), so listing newest-first can stop once it passes that age.
@@ -49,18 +49,28 @@ class CodeBuildBuilds(ServiceAdapter):
         self._client = self.clients.client("codebuild", self.region)
         self._project_tags: dict[str, dict[str, str]] = {}
 
-    def list_active(self, now: datetime) -> Iterator[Job]:
+    def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
+        """Every build in progress, newest first, until a whole page is past the oldest age a
+        build can reach.
+
+        Paged by hand: `sortOrder` goes with the first request only. The paginator resends it
+        with every nextToken, which the sibling ListBuildsForProject rejects ("Sort order
+        can't be specified when passing a nextToken", aws/aws-cli#5863, now in botocore's
+        codebuild model); the token carries the order. The order is documented "by build
+        ID", not by start time, so one build past the cut-off does not end the listing: only
+        a page in which every build is past it does.
+        """
         oldest = now - MAX_BUILD_AGE
-        for page in self._client.get_paginator("list_builds").paginate(sortOrder="DESCENDING"):
-            builds = self._describe(page.get("ids", []))
-            active = [
-                b for b in builds if b["buildStatus"] == "IN_PROGRESS" and b["startTime"] >= oldest
-            ]
-            self._load_tags({b["projectName"] for b in active})
-            for build in active:
-                yield self.to_job(build)
-            if any(b["startTime"] < oldest for b in builds):
+        request: dict[str, str] = {"sortOrder": "DESCENDING"}
+        while True:
+            page = self._client.list_builds(**request)
+            builds, unreadable = self._read(page.get("ids", []))
+            yield from unreadable
+            yield from self._active(builds)
+            token = page.get("nextToken")
+            if not token or (builds and all(b["startTime"] < oldest for b in builds)):
                 return
+            request = {"nextToken": token}
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
@@ -86,9 +96,44 @@ class CodeBuildBuilds(ServiceAdapter):
     def describe_many(
         self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
     ) -> dict[str, Job]:
-        active = [b for b in self._describe(list(job_ids)) if b["buildStatus"] == "IN_PROGRESS"]
-        self._load_tags({b["projectName"] for b in active})
-        return {build["id"]: self.to_job(build) for build in active}
+        builds, _unreadable = self._read(list(job_ids))
+        return {job.job_id: job for job in self._active(builds) if isinstance(job, Job)}
+
+    def _active(self, builds: list[dict[str, Any]]) -> Iterator[Job | Unreadable]:
+        """The builds in progress that are this adapter's: a member of a batch build
+        (`buildBatchArn`) belongs to its batch, judged, stopped and retried whole by the
+        codebuild-batch adapter under the batch's policy; stopping one member would fail
+        the batch outside it."""
+        active = [
+            b for b in builds if b["buildStatus"] == "IN_PROGRESS" and not b.get("buildBatchArn")
+        ]
+        unreadable = self._load_tags({b["projectName"] for b in active})
+        for build in active:
+            if build["projectName"] in unreadable:
+                # Without the project's tags an exempt build could be stopped: not judged.
+                yield Unreadable(f"codebuild build {build['id']}", unreadable[build["projectName"]])
+            else:
+                yield self.to_job(build)
+
+    def _read(self, ids: list[str]) -> tuple[list[dict[str, Any]], list[Unreadable]]:
+        """BatchGetBuilds 100 ids a call. A call refused for one build (IAM decides per
+        project) is retried build by build, so one unreadable build hides no other."""
+        builds: list[dict[str, Any]] = []
+        unreadable: list[Unreadable] = []
+        for chunk in chunks(ids, BATCH_LIMIT):
+            try:
+                builds.extend(self._client.batch_get_builds(ids=chunk).get("builds", []))
+            except ClientError as error:
+                if not isolable(error):
+                    raise
+                if len(chunk) == 1:
+                    unreadable.append(Unreadable(f"codebuild build {chunk[0]}", str(error)))
+                    continue
+                for build_id in chunk:
+                    found, refused = self._read([build_id])
+                    builds.extend(found)
+                    unreadable.extend(refused)
+        return builds, unreadable
 
     def _describe(self, ids: list[str]) -> list[dict[str, Any]]:
         builds: list[dict[str, Any]] = []
@@ -96,13 +141,28 @@ class CodeBuildBuilds(ServiceAdapter):
             builds.extend(self._client.batch_get_builds(ids=chunk).get("builds", []))
         return builds
 
-    def _load_tags(self, projects: set[str]) -> None:
+    def _load_tags(self, projects: set[str]) -> dict[str, str]:
+        """Read the projects' tags into the per-sweep cache; returns the projects that could
+        not be read, with why (a chunk refused is retried project by project)."""
+        failed: dict[str, str] = {}
         missing = sorted(projects - self._project_tags.keys())
         for chunk in chunks(missing, BATCH_LIMIT):
-            for project in self._client.batch_get_projects(names=chunk).get("projects", []):
+            try:
+                found = self._client.batch_get_projects(names=chunk).get("projects", [])
+            except ClientError as error:
+                if not isolable(error):
+                    raise
+                if len(chunk) == 1:
+                    failed[chunk[0]] = f"its project's tags could not be read: {error}"
+                else:
+                    for name in chunk:
+                        failed.update(self._load_tags({name}))
+                continue
+            for project in found:
                 self._project_tags[project["name"]] = {
                     tag["key"]: tag.get("value", "") for tag in project.get("tags", [])
                 }
+        return failed
 
     def to_job(self, build: dict[str, Any]) -> Job:
         phase = build.get("currentPhase", "SUBMITTED")
@@ -123,19 +183,33 @@ class CodeBuildBuilds(ServiceAdapter):
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
+        """StopBuild takes no reason; the ledger and the alert carry it.
+
+        StopBuild answers with the build: STOPPED at once in AWS's published example
+        (awscli/examples/codebuild/stop-build.rst), or still IN_PROGRESS while it stops; a
+        build that had ended keeps its own final status. A refusal or a lost answer is read
+        back (`settle_failed_stop`)."""
         try:
             build = self._client.stop_build(id=job.job_id)["build"]
-        except ClientError as error:
-            if error_code(error) != "InvalidInputException" or self._still_running(job):
-                raise
-            return Outcome.ALREADY_FINISHED
-        if build["buildStatus"] in ("IN_PROGRESS", "STOPPED"):
-            return Outcome.STOPPED
-        return Outcome.ALREADY_FINISHED
+        except (ClientError, BotoCoreError) as error:
+            return self.settle_failed_stop(job, reason, error)
+        return stop_outcome(build["buildStatus"]) or Outcome.STOPPED
 
-    def _still_running(self, job: Job) -> bool:
+    def read_back(self, job: Job, reason: str) -> Outcome | None:
         builds = self._describe([job.job_id])
-        return bool(builds) and builds[0]["buildStatus"] == "IN_PROGRESS"
+        if not builds:
+            return Outcome.ALREADY_FINISHED  # in buildsNotFound: deleted, it runs no more
+        return stop_outcome(builds[0]["buildStatus"])
+
+
+def stop_outcome(status: str) -> Outcome | None:
+    """After our stop request: STOPPED is ours, any other end came first, None is running.
+
+    CodeBuild has no "stopping" status: a build being stopped stays IN_PROGRESS until it is
+    STOPPED (statuses of StatusType in botocore's codebuild model)."""
+    if status == "IN_PROGRESS":
+        return None
+    return Outcome.STOPPED if status == "STOPPED" else Outcome.ALREADY_FINISHED
 
 
 def _run_start(build: dict[str, Any]) -> datetime:

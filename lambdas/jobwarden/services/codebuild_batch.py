@@ -14,12 +14,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from jobwarden.model import CostBasis, Job, Outcome, PendingRetry, RetryStarted
 from jobwarden.pricing import codebuild_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, error_code
+from jobwarden.services.base import (
+    Grant,
+    RetryImpossible,
+    ServiceAdapter,
+    Unreadable,
+    error_code,
+)
 from jobwarden.services.codebuild import BATCH_LIMIT, CodeBuildBuilds, chunks
 
 ACTIVE = "IN_PROGRESS"
@@ -28,6 +34,10 @@ QUEUED_PHASES = frozenset({"SUBMITTED", "DOWNLOAD_BATCHSPEC"})
 # The phases a batch ends with; a retry appends new phases after one of them.
 ENDED_PHASES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 PAGE_SIZE = 100  # ListBuildBatches returns at most 100 ids a page
+RETRY_TYPES = frozenset({"RETRY_ALL_BUILDS", "RETRY_FAILED_BUILDS"})  # RetryBuildBatchType
+# Set on a batch jobwarden starts again with StartBuildBatch: the id of the batch it retries,
+# so the retry counts against the original's attempts and the builds can see why they ran.
+RETRY_OF_VARIABLE = "JOBWARDEN_RETRY_OF"
 
 
 @register
@@ -43,6 +53,7 @@ class CodeBuildBatches(ServiceAdapter):
                 "codebuild:BatchGetBuildBatches",
                 "codebuild:StopBuildBatch",
                 "codebuild:RetryBuildBatch",
+                "codebuild:StartBuildBatch",
                 "codebuild:BatchGetProjects",
             ),
             ("arn:{partition}:codebuild:{region}:{account}:project/*",),
@@ -56,22 +67,32 @@ class CodeBuildBatches(ServiceAdapter):
         # The builds adapter owns the project-tag loader and its per-sweep cache; share it.
         self._projects = CodeBuildBuilds(self.clients, self.region, self.settings)
 
-    def list_active(self, now: datetime) -> Iterator[Job]:
+    def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
         pages = self._client.get_paginator("list_build_batches").paginate(
             filter={"status": ACTIVE},
             sortOrder="DESCENDING",
             PaginationConfig={"PageSize": PAGE_SIZE},
         )
         for page in pages:
-            yield from self.describe_many(page.get("ids", []), now).values()
+            yield from self._active(self._describe(page.get("ids", [])))
 
     def describe_many(
         self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
     ) -> dict[str, Job]:
+        found = self._active(self._describe(list(job_ids)))
+        return {job.job_id: job for job in found if isinstance(job, Job)}
+
+    def _active(self, batches: list[dict[str, Any]]) -> Iterator[Job | Unreadable]:
         # A batch may end between listing and reading it: keep only those still running.
-        active = [b for b in self._describe(list(job_ids)) if b["buildBatchStatus"] == ACTIVE]
-        self._projects._load_tags({b["projectName"] for b in active})
-        return {batch["id"]: self.to_job(batch) for batch in active}
+        active = [b for b in batches if b["buildBatchStatus"] == ACTIVE]
+        unreadable = self._projects._load_tags({b["projectName"] for b in active})
+        for batch in active:
+            if batch["projectName"] in unreadable:
+                yield Unreadable(
+                    f"codebuild batch build {batch['id']}", unreadable[batch["projectName"]]
+                )
+            else:
+                yield self.to_job(batch)
 
     def _describe(self, ids: list[str]) -> list[dict[str, Any]]:
         batches: list[dict[str, Any]] = []
@@ -93,42 +114,152 @@ class CodeBuildBatches(ServiceAdapter):
             tags=self._projects._project_tags.get(batch["projectName"], {}),
             cost_basis=_cost_basis(batch),
             arn=batch.get("arn"),
+            lineage=batch_lineage(batch),
             attempt=str(_attempt_number(batch)),
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
+        """StopBuildBatch takes no reason. It answers with the batch: STOPPED in AWS's
+        published example (awscli/examples/codebuild/stop-build-batch.rst), or IN_PROGRESS
+        while its builds stop; an ended batch keeps its own final status. A refusal or a lost
+        answer is read back (`settle_failed_stop`)."""
         try:
             batch = self._client.stop_build_batch(id=job.job_id)["buildBatch"]
-        except ClientError as error:
-            if error_code(error) != "InvalidInputException" or self._status(job.job_id) == ACTIVE:
-                raise
-            return Outcome.ALREADY_FINISHED
-        if batch["buildBatchStatus"] in (ACTIVE, "STOPPED"):
-            return Outcome.STOPPED
-        return Outcome.ALREADY_FINISHED
+        except (ClientError, BotoCoreError) as error:
+            return self.settle_failed_stop(job, reason, error)
+        return batch_stop_outcome(batch) or Outcome.STOPPED
+
+    def read_back(self, job: Job, reason: str) -> Outcome | None:
+        batches = self._describe([job.job_id])
+        if not batches:
+            return Outcome.ALREADY_FINISHED  # deleted: it runs no more
+        return batch_stop_outcome(batches[0])
 
     def retry(self, pending: PendingRetry, attempt: int) -> RetryStarted | Outcome | None:
         """Retried in place once the stopped batch has ended; None while it is still stopping.
 
-        A batch that ended SUCCEEDED after all has nothing to retry (RetryBuildBatch only
-        takes failed batches): ALREADY_FINISHED. The ledger claims each attempt before this
-        is called; the idempotency token guards a repeated call within five minutes too.
+        A batch that ended SUCCEEDED after all, or is gone, has nothing to retry:
+        ALREADY_FINISHED. RetryBuildBatch is documented for failed batches only ("Only batch
+        builds that have failed can be retried", its API reference and botocore's model; the
+        one published example, awscli/examples/codebuild/retry-build-batch.rst, retries a
+        FAILED batch). If it refuses a batch we STOPPED, the batch is started anew with
+        StartBuildBatch (`_start_again`). The ledger claims each attempt before this is
+        called; the idempotency token guards a repeated call within five minutes too.
         """
-        status = self._status(pending.job_id)
+        if pending.retry.type not in RETRY_TYPES:
+            raise RetryImpossible(
+                f"retry type {pending.retry.type!r} is not one of RetryBuildBatch's "
+                f"{', '.join(sorted(RETRY_TYPES))}"
+            )
+        batches = self._describe([pending.job_id])
+        if not batches:
+            return Outcome.ALREADY_FINISHED  # deleted: nothing to retry
+        batch = batches[0]
+        status = batch["buildBatchStatus"]
         if status == ACTIVE:
             return None
         if status == "SUCCEEDED":
             return Outcome.ALREADY_FINISHED
-        self._client.retry_build_batch(
-            id=pending.job_id,
-            retryType=pending.retry.type,
-            idempotencyToken=retry_token(pending.job_id, attempt),
-        )
+        try:
+            self._client.retry_build_batch(
+                id=pending.job_id,
+                retryType=pending.retry.type,
+                idempotencyToken=retry_token(pending.job_id, attempt),
+            )
+        except ClientError as error:
+            if error_code(error) != "InvalidInputException":
+                raise  # denied, throttled, unavailable: a failed attempt a later sweep repeats
+            if status != "STOPPED":
+                raise RetryImpossible(f"RetryBuildBatch refused {status} batch: {error}") from error
+            return self._start_again(batch, attempt, error)
         return RetryStarted(pending.job_id)
 
-    def _status(self, batch_id: str) -> str | None:
-        batches = self._describe([batch_id])
-        return str(batches[0]["buildBatchStatus"]) if batches else None
+    def _start_again(
+        self, batch: Mapping[str, Any], attempt: int, refusal: ClientError
+    ) -> RetryStarted:
+        """StartBuildBatch from the stopped batch's project, source version and overrides,
+        carrying the original's id in `RETRY_OF_VARIABLE` so its attempts are counted on the
+        original (`lineage`)."""
+        request = start_again_request(batch, retry_token(batch["id"], attempt))
+        try:
+            started = self._client.start_build_batch(**request)["buildBatch"]
+        except ClientError as error:
+            if error_code(error) in ("InvalidInputException", "ResourceNotFoundException"):
+                raise RetryImpossible(
+                    f"RetryBuildBatch refused the stopped batch ({refusal}) and StartBuildBatch "
+                    f"refused to start it again: {error}"
+                ) from error
+            raise
+        return RetryStarted(
+            started["id"],
+            note=f"RetryBuildBatch refused the stopped batch {batch['id']}; started again as "
+            f"{started['id']} with StartBuildBatch",
+        )
+
+
+def batch_stop_outcome(batch: Mapping[str, Any]) -> Outcome | None:
+    """After our stop request: STOPPED is ours; any other end came first; None while it runs.
+
+    A batch still IN_PROGRESS whose current phase is STOPPED is stopping: ours too. (An
+    assumption: AWS's published example shows the STOPPED phase only with the STOPPED
+    status; the model allows the phase while members are still being stopped.)"""
+    status = batch["buildBatchStatus"]
+    if status == ACTIVE:
+        return Outcome.STOPPED if batch.get("currentPhase") == "STOPPED" else None
+    return Outcome.STOPPED if status == "STOPPED" else Outcome.ALREADY_FINISHED
+
+
+def start_again_request(batch: Mapping[str, Any], token: str) -> dict[str, Any]:
+    """StartBuildBatch parameters that run `batch` again as it ran.
+
+    The source version is the resolved one (the commit that was built) where the batch has
+    it. The service roles (`serviceRole`, `buildBatchConfig.serviceRole`) and the encryption
+    key are left to the project: overriding a role needs iam:PassRole, and a batch runs with
+    its project's unless started with an override, which jobwarden never does.
+    """
+    source = batch.get("source", {})
+    environment = batch.get("environment", {})
+    original = batch_lineage(batch) or batch["id"]
+    variables = [
+        v for v in environment.get("environmentVariables", []) if v["name"] != RETRY_OF_VARIABLE
+    ]
+    variables.append({"name": RETRY_OF_VARIABLE, "value": original, "type": "PLAINTEXT"})
+    candidates: dict[str, Any] = {
+        "sourceVersion": batch.get("resolvedSourceVersion") or batch.get("sourceVersion"),
+        "secondarySourcesOverride": batch.get("secondarySources"),
+        "secondarySourcesVersionOverride": batch.get("secondarySourceVersions"),
+        "sourceTypeOverride": source.get("type"),
+        "sourceLocationOverride": source.get("location"),
+        "sourceAuthOverride": source.get("auth"),
+        "buildspecOverride": source.get("buildspec"),
+        "gitCloneDepthOverride": source.get("gitCloneDepth"),
+        "gitSubmodulesConfigOverride": source.get("gitSubmodulesConfig"),
+        "insecureSslOverride": source.get("insecureSsl"),
+        "reportBuildBatchStatusOverride": source.get("reportBuildStatus"),
+        "environmentTypeOverride": environment.get("type"),
+        "imageOverride": environment.get("image"),
+        "computeTypeOverride": environment.get("computeType"),
+        "certificateOverride": environment.get("certificate"),
+        "privilegedModeOverride": environment.get("privilegedMode"),
+        "registryCredentialOverride": environment.get("registryCredential"),
+        "imagePullCredentialsTypeOverride": environment.get("imagePullCredentialsType"),
+        "environmentVariablesOverride": variables,
+        "cacheOverride": batch.get("cache"),
+        "logsConfigOverride": batch.get("logConfig"),
+        "buildTimeoutInMinutesOverride": batch.get("buildTimeoutInMinutes"),
+        "queuedTimeoutInMinutesOverride": batch.get("queuedTimeoutInMinutes"),
+        "debugSessionEnabled": batch.get("debugSessionEnabled"),
+    }
+    request = {key: value for key, value in candidates.items() if value not in (None, "", [])}
+    return {"projectName": batch["projectName"], **request, "idempotencyToken": token}
+
+
+def batch_lineage(batch: Mapping[str, Any]) -> str:
+    """The id of the batch this one was started again from by jobwarden, or ""."""
+    for variable in batch.get("environment", {}).get("environmentVariables", []):
+        if variable.get("name") == RETRY_OF_VARIABLE:
+            return str(variable.get("value", ""))
+    return ""
 
 
 def retry_token(batch_id: str, attempt: int) -> str:

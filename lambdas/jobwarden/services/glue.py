@@ -26,6 +26,7 @@ from jobwarden.services.base import Grant, ServiceAdapter, error_code
 
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
 QUEUED_STATES = frozenset({"STARTING", "WAITING"})
+STOPPED_STATES = frozenset({"STOPPING", "STOPPED"})  # what BatchStopJobRun leads to
 # A run consumes resources for at most its Timeout, and Glue caps Timeout at 10080 minutes
 # (7 days; see the Timeout field of JobRun in botocore's Glue model). Before that clock starts
 # a run may wait (WAITING) or start (STARTING); we allow another 7 days for that, so a run
@@ -210,30 +211,43 @@ class GlueJobRuns(ServiceAdapter):
             response = self._client.batch_stop_job_run(
                 JobName=name, JobRunIds=[run.job_id for run in runs]
             )
-        except Exception as error:  # noqa: BLE001 - the whole call failed: each of its runs
-            return {run.key: error for run in runs}
+        except Exception as error:  # noqa: BLE001 - the whole call failed: read each run back
+            return {run.key: self._settled(run, error) for run in runs}
         submitted = {s["JobRunId"] for s in response.get("SuccessfulSubmissions", [])}
         refused = {e["JobRunId"]: e.get("ErrorDetail", {}) for e in response.get("Errors", [])}
         results: dict[str, Outcome | Exception] = {}
         for run in runs:
             if run.job_id in submitted:
                 results[run.key] = Outcome.STOPPED
-            elif run.job_id in refused:
-                results[run.key] = self._refused(run, refused[run.job_id])
-            else:
-                results[run.key] = StopRefused(f"BatchStopJobRun did not answer for {run.job_id}")
+                continue
+            detail = refused.get(run.job_id)
+            refusal = (
+                f"{run.job_id}: {detail.get('ErrorCode', 'unknown error')}: "
+                f"{detail.get('ErrorMessage', '')}"
+                if detail is not None
+                else f"BatchStopJobRun did not answer for {run.job_id}"
+            )
+            results[run.key] = self._settled(run, StopRefused(refusal))
         return results
 
-    def _refused(self, run: Job, detail: dict[str, str]) -> Outcome | Exception:
-        """Glue does not document which per-run error means "already ended", so any refusal
-        is checked by reading the run again: ended (or ending) is ALREADY_FINISHED."""
-        refusal = f"{detail.get('ErrorCode', 'unknown error')}: {detail.get('ErrorMessage', '')}"
+    def _settled(self, run: Job, error: Exception) -> Outcome | Exception:
+        """Glue does not document which per-run error means "already ended", and a refusal
+        may answer botocore's retry of a request whose response was lost: read the run back.
+        STOPPING or STOPPED after our request is our stop; another end came first."""
         try:
-            state = self._client.get_job_run(JobName=run.name, RunId=run.job_id)["JobRun"][
-                "JobRunState"
-            ]
-        except Exception as error:  # noqa: BLE001 - reported for this run only
-            return StopRefused(f"{run.job_id}: {refusal}; reading the run failed: {error}")
+            outcome = self.read_back(run, "")
+        except Exception as read_error:  # noqa: BLE001 - reported for this run only
+            return StopRefused(f"{error}; reading the run failed: {read_error}")
+        return error if outcome is None else outcome
+
+    def read_back(self, job: Job, reason: str) -> Outcome | None:
+        try:
+            run = self._client.get_job_run(JobName=job.name, RunId=job.job_id)["JobRun"]
+        except ClientError as error:
+            if error_code(error) != "EntityNotFoundException":
+                raise
+            return Outcome.ALREADY_FINISHED  # the job, and its runs, were deleted
+        state = run["JobRunState"]
         if state in ACTIVE_STATES:
-            return StopRefused(f"{run.job_id} is still {state}: {refusal}")
-        return Outcome.ALREADY_FINISHED
+            return None
+        return Outcome.STOPPED if state in STOPPED_STATES else Outcome.ALREADY_FINISHED
