@@ -1,21 +1,37 @@
-"""The `jobwarden` command: sweep from a terminal, read the ledger, check and push policies."""
+"""The `jobwarden` command: sweep from a terminal, read the ledger, check and push policies.
+
+Every failure ends in one plain line on stderr and a documented exit code: 2 when the
+arguments, the configuration or the credentials are wrong, 1 when something failed during a
+sweep (or any other error), 0 otherwise.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import (
+    ClientError,
+    CredentialRetrievalError,
+    InvalidRegionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
 
 from jobwarden.aws import Clients
+from jobwarden.bounds import is_known_region
 from jobwarden.ledger import DynamoLedger, Entry
 from jobwarden.model import Decision, Mode, Outcome, Verdict
 from jobwarden.policies import (
@@ -32,10 +48,52 @@ from jobwarden.sweep import SweepResult
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 DURATION = re.compile(r"^(\d+)([mhd])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+# Each segment of an SSM parameter name: letters, digits, "_", "." and "-".
+NAME_SEGMENT = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Error codes that say the credentials, or a name we were given, are wrong.
+CONFIGURATION_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "UnrecognizedClientException",
+        "ResourceNotFoundException",  # the ledger table named does not exist
+    }
+)
 
 
 class UsageError(Exception):
     """Bad arguments or configuration: exit code 2."""
+
+
+CONFIGURATION_ERRORS = (
+    UsageError,
+    ConfigurationError,
+    GetParameterError,  # Powertools' wrapper of any SDK error reading SSM
+    NoCredentialsError,
+    PartialCredentialsError,
+    CredentialRetrievalError,
+    NoRegionError,
+    InvalidRegionError,
+    ProfileNotFound,
+)
+
+
+def exit_code_of(error: Exception) -> int:
+    if isinstance(error, CONFIGURATION_ERRORS):
+        return EXIT_USAGE
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        return EXIT_USAGE if code in CONFIGURATION_CODES else EXIT_ERRORS
+    return EXIT_ERRORS
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def parse_duration(text: str) -> timedelta:
@@ -45,46 +103,121 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{UNITS[match[2]]: int(match[1])})
 
 
+def parse_region(text: str) -> str:
+    if not is_known_region(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a region botocore knows")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jobwarden", description=__doc__)
+    """Each command takes only the options it uses, each with its help."""
+    parser = argparse.ArgumentParser(prog="jobwarden", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print jobwarden's own log, with tracebacks"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     aws = argparse.ArgumentParser(add_help=False)
-    aws.add_argument("--region", help="AWS region (default: the profile's, else us-east-1)")
-    aws.add_argument("--endpoint-url", help="send every AWS call here (a local emulator)")
-    aws.add_argument("--table", default=os.environ.get("JOBWARDEN_TABLE"), help="ledger table")
     aws.add_argument(
-        "--policy-path", default=os.environ.get("JOBWARDEN_POLICY_PATH", DEFAULT_POLICY_PATH)
+        "--region", type=parse_region, help="AWS region (default: the profile's, else us-east-1)"
     )
-    aws.add_argument(
+    aws.add_argument("--endpoint-url", help="send every AWS call here (a local emulator)")
+    table = argparse.ArgumentParser(add_help=False)
+    table.add_argument(
+        "--table",
+        default=os.environ.get("JOBWARDEN_TABLE"),
+        help="the ledger's DynamoDB table (default: $JOBWARDEN_TABLE)",
+    )
+    policy_path = argparse.ArgumentParser(add_help=False)
+    policy_path.add_argument(
+        "--policy-path",
+        default=os.environ.get("JOBWARDEN_POLICY_PATH", DEFAULT_POLICY_PATH),
+        help=f"SSM path of the policies (default: $JOBWARDEN_POLICY_PATH, else "
+        f"{DEFAULT_POLICY_PATH})",
+    )
+
+    scan = commands.add_parser("scan", parents=[aws, table, policy_path], help="run one sweep now")
+    scan.add_argument(
         "--settings-parameter",
         default=os.environ.get("JOBWARDEN_SETTINGS_PARAMETER", DEFAULT_SETTINGS_PARAMETER),
+        help=f"SSM parameter of the settings (default: $JOBWARDEN_SETTINGS_PARAMETER, else "
+        f"{DEFAULT_SETTINGS_PARAMETER})",
     )
-
-    scan = commands.add_parser("scan", parents=[aws], help="run one sweep now")
     scan.add_argument(
-        "--service", action="append", choices=sorted(REGISTRY), help="repeatable; default all"
+        "--topic-arn",
+        default=os.environ.get("JOBWARDEN_TOPIC_ARN"),
+        help="the alerts' SNS topic (default: $JOBWARDEN_TOPIC_ARN)",
+    )
+    scan.add_argument(
+        "--service",
+        action="append",
+        choices=sorted(REGISTRY),
+        help="sweep only this service (repeatable; default: every service)",
     )
     mode = scan.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", dest="mode", action="store_const", const=Mode.DRY_RUN)
-    mode.add_argument("--enforce", dest="mode", action="store_const", const=Mode.ENFORCE)
-    scan.add_argument("--json", action="store_true", help="one JSON object per decision")
-    scan.add_argument("--topic-arn", default=os.environ.get("JOBWARDEN_TOPIC_ARN"))
+    mode.add_argument(
+        "--dry-run",
+        dest="mode",
+        action="store_const",
+        const=Mode.DRY_RUN,
+        help="decide, record and alert, but stop nothing, whatever the settings say",
+    )
+    mode.add_argument(
+        "--enforce",
+        dest="mode",
+        action="store_const",
+        const=Mode.ENFORCE,
+        help="stop what is over its limits, whatever the settings' mode (not the kill switch)",
+    )
+    scan.add_argument("--json", action="store_true", help="print one JSON object per decision")
 
-    decisions = commands.add_parser("decisions", parents=[aws], help="list the ledger")
-    decisions.add_argument("--since", type=parse_duration, default=timedelta(hours=24))
-    decisions.add_argument("--service", choices=sorted(REGISTRY))
-    decisions.add_argument("--json", action="store_true")
+    decisions = commands.add_parser("decisions", parents=[aws, table], help="list the ledger")
+    decisions.add_argument(
+        "--since",
+        type=parse_duration,
+        default=timedelta(hours=24),
+        help="how far back, like 30m, 24h or 7d (default: 24h)",
+    )
+    decisions.add_argument("--service", choices=sorted(REGISTRY), help="only this service")
+    decisions.add_argument("--json", action="store_true", help="print one JSON object per entry")
 
     policy = commands.add_parser("policy", help="check or publish policy documents")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
-    validate = policy_commands.add_parser("validate", help="check documents locally")
-    validate.add_argument("files", nargs="+", type=Path)
-    push = policy_commands.add_parser("push", parents=[aws], help="validate, then write to SSM")
-    push.add_argument("files", nargs="+", type=Path)
+    files = argparse.ArgumentParser(add_help=False)
+    files.add_argument("files", nargs="+", type=Path, help="policy documents (JSON files)")
+    files.add_argument(
+        "--root",
+        type=Path,
+        help="name each policy by its path below this folder (team-a/nightly.json is "
+        "team-a/nightly); default: by its file name alone, and two files of the same name "
+        "are refused",
+    )
+    policy_commands.add_parser(
+        "validate", parents=[files], help="check documents locally, as the sweeps would"
+    )
+    policy_commands.add_parser(
+        "push",
+        parents=[files, aws, policy_path],
+        help="validate every document, then write them all to SSM (or none)",
+    )
 
     commands.add_parser("demo", help="run the watchdog against a local emulated account")
     return parser
+
+
+def configure_logging(verbose: bool) -> None:
+    """The product logs for CloudWatch; on a terminal the command's own lines say each
+    reason once, so the log is shown only when asked for. Configured once per process."""
+    product = logging.getLogger("jobwarden")
+    for old in [h for h in product.handlers if getattr(h, "jobwarden_cli", False)]:
+        product.removeHandler(old)
+    handler: logging.Handler = logging.NullHandler()
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("jobwarden: %(levelname)s %(name)s: %(message)s"))
+        product.setLevel(logging.INFO)
+    handler.jobwarden_cli = True  # type: ignore[attr-defined]
+    product.addHandler(handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,14 +226,14 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
+    configure_logging(args.verbose)
     try:
         return COMMANDS[args.command](args, sys.stdout)
-    except (UsageError, ConfigurationError) as error:
-        print(f"jobwarden: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except (BotoCoreError, ClientError) as error:
-        print(f"jobwarden: AWS error: {error}", file=sys.stderr)
-        return EXIT_ERRORS
+    except Exception as error:  # every failure ends as one line and an exit code
+        if args.verbose:
+            logging.getLogger("jobwarden").exception("failed")
+        print(f"jobwarden: {one_line(error)}", file=sys.stderr)
+        return exit_code_of(error)
 
 
 def clients_for(args: argparse.Namespace) -> Clients:
@@ -114,14 +247,25 @@ def require(args: argparse.Namespace, *names: str) -> None:
 
 
 def run_scan(args: argparse.Namespace, out: TextIO) -> int:
+    """Sweep each service in turn; one service's failure is reported and the others still
+    run."""
     require(args, "table", "topic_arn")
     env = Environment(args.table, args.topic_arn, args.policy_path, args.settings_parameter)
     runtime = Runtime(env, clients_for(args))
-    sweeper = runtime.sweeper(args.mode)
+    try:
+        sweeper = runtime.sweeper(args.mode)
+    except GetParameterError as error:
+        raise UsageError(f"cannot read the policies and settings: {one_line(error)}") from error
     now = datetime.now(UTC)
-    results = [sweeper.run(service, now) for service in args.service or sorted(REGISTRY)]
+    results, failed = [], []
+    for service in args.service or sorted(REGISTRY):
+        try:
+            results.append(sweeper.run(service, now))
+        except Exception as error:  # noqa: BLE001 - one service must not end the scan
+            failed.append(service)
+            print(f"jobwarden: {service}: the sweep failed: {one_line(error)}", file=sys.stderr)
     for problem in sweeper.configuration.problems:
-        print(f"skipped {problem.reason}", file=sys.stderr)
+        print(f"jobwarden: skipped {problem.reason}", file=sys.stderr)
     if args.json:
         for result in results:
             for decision in result.decisions:
@@ -131,7 +275,7 @@ def run_scan(args: argparse.Namespace, out: TextIO) -> int:
                     print(json.dumps(entry.to_json()), file=out)
     else:
         print_table(results, out)
-    return EXIT_ERRORS if any(r.errors for r in results) else EXIT_OK
+    return EXIT_ERRORS if failed or any(r.errors for r in results) else EXIT_OK
 
 
 def decision_json(decision: Decision, result: SweepResult) -> dict[str, Any]:
@@ -212,24 +356,65 @@ def entry_row(entry: Entry) -> tuple[str, ...]:
     return (when, entry.service, what, entry.verdict, entry.outcome, entry.mode, entry.reason)
 
 
-def read_policies(files: Sequence[Path]) -> tuple[dict[Path, str], list[str]]:
-    """Each file's text, and one message per problem across all of them."""
-    texts: dict[Path, str] = {}
+def policy_names(files: Sequence[Path], root: Path | None) -> tuple[dict[Path, str], list[str]]:
+    """The name each file is published under, and one message per file that cannot be.
+
+    By default a policy is named by its file name; two files of the same name would overwrite
+    each other in SSM, so they are refused. With `root`, sub-folders become sub-paths.
+    """
+    names: dict[Path, str] = {}
     messages: list[str] = []
     for path in files:
+        if root is None:
+            name = path.stem
+        else:
+            try:
+                name = str(PurePosixPath(*path.resolve().relative_to(root.resolve()).parts))
+            except ValueError:
+                messages.append(f"{path}: not below --root {root}")
+                continue
+            name = name.removesuffix(path.suffix)
+        segments = name.split("/")
+        if not all(NAME_SEGMENT.match(segment) for segment in segments):
+            messages.append(
+                f"{path}: {name!r} cannot name a parameter (letters, digits, '_', '.', '-' only)"
+            )
+            continue
+        names[path] = name
+    seen: dict[str, Path] = {}
+    for path, name in names.items():
+        if name in seen:
+            messages.append(
+                f"{path}: would overwrite {seen[name]} (both are named {name!r}); "
+                "give --root to push sub-folders to sub-paths, or rename one"
+            )
+        seen.setdefault(name, path)
+    return names, messages
+
+
+def read_policies(
+    files: Sequence[Path], root: Path | None = None
+) -> tuple[dict[str, str], dict[str, Path], list[str]]:
+    """Each policy's text and file by name, and one message per problem across all of them:
+    the same validation the sweeps apply."""
+    names, messages = policy_names(files, root)
+    texts: dict[str, str] = {}
+    for path, name in names.items():
         try:
             text = path.read_text()
-            parse_policy(path.stem, text, REGISTRY)
-            texts[path] = text
+            parse_policy(name, text, REGISTRY)
+            texts[name] = text
         except OSError as error:
             messages.append(f"{path}: cannot read: {error.strerror}")
+        except UnicodeDecodeError:
+            messages.append(f"{path}: not UTF-8 text")
         except InvalidDocument as error:
             messages.extend(f"{path}: {message}" for message in error.messages)
-    return texts, messages
+    return texts, {name: path for path, name in names.items()}, messages
 
 
 def run_policy(args: argparse.Namespace, out: TextIO) -> int:
-    texts, messages = read_policies(args.files)
+    texts, paths, messages = read_policies(args.files, args.root)
     for message in messages:
         print(message, file=sys.stderr)
     if messages:
@@ -241,14 +426,12 @@ def run_policy(args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_ERRORS
     if args.policy_command == "validate":
-        for path in texts:
-            print(f"{path}: ok", file=out)
+        for name in texts:
+            print(f"{paths[name]}: ok ({name})", file=out)
         return EXIT_OK
-    store = ParameterStore(
-        clients_for(args).client("ssm"), args.policy_path, args.settings_parameter
-    )
-    for path, text in texts.items():
-        print(f"{path}: pushed to {store.push(path.stem, text)}", file=out)
+    store = ParameterStore(clients_for(args).client("ssm"), args.policy_path)
+    for name, text in texts.items():
+        print(f"{paths[name]}: pushed to {store.push(name, text)}", file=out)
     return EXIT_OK
 
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from jobwarden.bounds import LATEST_SCHEDULABLE
 from jobwarden.services.base import error_code
 
 GROUP = "jobwarden-deadlines"
@@ -37,7 +38,11 @@ class DeadlineBook(Protocol):
     def covers(self, service: str) -> bool:
         """Whether a check can be scheduled for this service (its sweep function is known)."""
 
-    def schedule(self, service: str, region: str, job_id: str, name: str, at: datetime) -> str: ...
+    def schedule(
+        self, service: str, region: str, job_id: str, name: str, at: datetime
+    ) -> str | None:
+        """Create (or move) the job's check; its schedule's name, or None when `at` is past
+        what Scheduler accepts (the sweeps cover the job)."""
 
     def cancel(self, name: str) -> None: ...
 
@@ -56,8 +61,11 @@ class SchedulerDeadlines:
     def covers(self, service: str) -> bool:
         return service in self._targets.function_arns
 
-    def schedule(self, service: str, region: str, job_id: str, name: str, at: datetime) -> str:
-        """Create (or move) the job's check; returns the schedule's name."""
+    def schedule(
+        self, service: str, region: str, job_id: str, name: str, at: datetime
+    ) -> str | None:
+        if at >= LATEST_SCHEDULABLE:
+            return None
         schedule = schedule_name(service, region, job_id)
         at = at.astimezone(UTC).replace(microsecond=0) + PAST_THE_DEADLINE
         check = {"check": {"service": service, "region": region, "job_id": job_id, "name": name}}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
+from jobwarden.bounds import LATEST_SCHEDULABLE
 from jobwarden.model import Action, Decision, Job, Policy, Settings, Verdict
 from jobwarden.pricing import estimate_cost, hourly_rate
 
@@ -115,17 +117,29 @@ def next_deadline(job: Job, policy: Policy, prices: Mapping[str, float]) -> date
     """The earliest instant one of the policy's limits will be passed, if it can be known now.
 
     A queued job's run-time and cost limits start counting only when it starts, so until then
-    only its queue limit gives a deadline (the start event schedules the rest).
+    only its queue limit gives a deadline (the start event schedules the rest). A deadline
+    past what EventBridge Scheduler accepts is no deadline: the sweeps cover the job.
     """
-    candidates: list[datetime] = []
+    candidates: list[datetime | None] = []
     if job.started_at is None:
         if policy.max_queue_minutes is not None:
-            candidates.append(job.submitted_at + timedelta(minutes=policy.max_queue_minutes))
-        return min(candidates, default=None)
-    if policy.max_run_minutes is not None:
-        candidates.append(job.started_at + timedelta(minutes=policy.max_run_minutes))
-    if policy.max_cost_usd is not None and job.cost_basis is not None:
-        rate = hourly_rate(job.cost_basis, prices)
-        if rate:
-            candidates.append(job.started_at + timedelta(hours=policy.max_cost_usd / rate))
-    return min(candidates, default=None)
+            candidates.append(later(job.submitted_at, policy.max_queue_minutes))
+    else:
+        if policy.max_run_minutes is not None:
+            candidates.append(later(job.started_at, policy.max_run_minutes))
+        if policy.max_cost_usd is not None and job.cost_basis is not None:
+            rate = hourly_rate(job.cost_basis, prices)
+            if rate is not None and rate > 0:
+                candidates.append(later(job.started_at, policy.max_cost_usd / rate * 60))
+    return min((c for c in candidates if c is not None), default=None)
+
+
+def later(start: datetime, minutes: float) -> datetime | None:
+    """`start` plus `minutes`, or None when that is not a time Scheduler accepts (or not a
+    number): never an overflow, whatever the policy or price said."""
+    if not math.isfinite(minutes) or start > LATEST_SCHEDULABLE:
+        return None
+    room = (LATEST_SCHEDULABLE - start).total_seconds() / 60
+    if minutes > room:
+        return None
+    return start + timedelta(minutes=max(minutes, 0.0))

@@ -6,8 +6,10 @@ and the valid documents still apply. Nothing is ever stopped on the strength of 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -15,12 +17,28 @@ from typing import Any
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
+from jobwarden.bounds import (
+    MAX_COST_USD,
+    MAX_PRICE_PER_HOUR,
+    MAX_PRIORITY,
+    MAX_RECONCILE_MINUTES,
+    MAX_RETENTION_DAYS,
+    MAX_RETRY_ATTEMPTS,
+    MAX_STOP_WINDOW_MINUTES,
+    MAX_STOPS,
+    PRICE_FAMILIES,
+    RETRY_TYPES,
+    SERVICE_LIMITS,
+    is_known_region,
+    known_regions,
+    queue_limit,
+    run_limit,
+)
 from jobwarden.model import Action, Mode, Policy, Retry, Settings
 
 DEFAULT_POLICY_PATH = "/jobwarden/policies/"
 DEFAULT_SETTINGS_PARAMETER = "/jobwarden/settings"
 CACHE_SECONDS = 300
-RETRY_TYPES = ("RETRY_FAILED_BUILDS", "RETRY_ALL_BUILDS", "RETRY")
 
 
 class InvalidDocument(ValueError):
@@ -52,6 +70,24 @@ class Configuration:
     problems: tuple[Problem, ...] = field(default=())
 
 
+class _Object(dict[str, Any]):
+    """A JSON object that remembers the keys it was given more than once."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _object_pairs(pairs: list[tuple[str, Any]]) -> _Object:
+    result = _Object(pairs)
+    keys = [key for key, _ in pairs]
+    result.duplicates = tuple(dict.fromkeys(key for key in keys if keys.count(key) > 1))
+    return result
+
+
+def _finite(value: object) -> bool:
+    """A JSON number that is neither NaN nor infinite (json reads both, and 1e999 as inf)."""
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 class _Fields:
     """Reads typed fields from a JSON object, collecting a message per bad one."""
 
@@ -59,6 +95,8 @@ class _Fields:
         self.data = data
         self.prefix = prefix
         self.messages = messages
+        for key in getattr(data, "duplicates", ()):
+            self.complain(key, "given more than once; keep one")
 
     def complain(self, key: str, message: str) -> None:
         self.messages.append(f"{self.prefix}{key}: {message}")
@@ -69,29 +107,38 @@ class _Fields:
             if key not in allowed:
                 self.complain(key, f"unknown field (expected one of: {', '.join(allowed)})")
 
-    def number(self, key: str, positive: bool = True) -> float | None:
-        value = self.data.get(key)
+    def number(self, key: str, maximum: float, unit: str) -> float | None:
+        """A finite number above 0 and at most `maximum`, or None when absent."""
+        if key not in self.data:
+            return None
+        value = self.data[key]
         if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.complain(key, f"must be a number, got {value!r}")
-            return None
-        if positive and value <= 0:
-            self.complain(key, f"must be greater than 0, got {value!r}")
-            return None
-        return float(value)
+            self.complain(key, "must be a number; omit the field for no limit")
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            self.complain(key, f"must be a number, got {_show(value)}")
+        elif not _finite(value):
+            self.complain(key, f"must be a finite number, got {_show(value)}")
+        elif value <= 0:
+            self.complain(key, f"must be greater than 0, got {_show(value)}")
+        elif value > maximum:
+            self.complain(key, f"must be at most {maximum:g}{unit}, got {_show(value)}")
+        else:
+            return float(value)
+        return None
 
-    def integer(self, key: str, default: int, minimum: int) -> int:
+    def integer(self, key: str, default: int, minimum: int, maximum: int) -> int:
         value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.complain(key, f"must be a whole number of at least {minimum}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            self.complain(
+                key, f"must be a whole number from {minimum} to {maximum}, got {_show(value)}"
+            )
             return default
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
         value = self.data.get(key, default)
         if not isinstance(value, bool):
-            self.complain(key, f"must be true or false, got {value!r}")
+            self.complain(key, f"must be true or false, got {_show(value)}")
             return default
         return value
 
@@ -99,56 +146,89 @@ class _Fields:
         value = self.data.get(key, default)
         options = tuple(choices)
         if not isinstance(value, str) or not value.strip():
-            self.complain(key, f"must be a non-empty string, got {value!r}")
+            self.complain(key, f"must be a non-empty string, got {_show(value)}")
             return default
         if options and value not in options:
-            self.complain(key, f"must be one of {', '.join(options)}, got {value!r}")
+            self.complain(key, f"must be one of {', '.join(options)}, got {_show(value)}")
             return default
         return value
 
-    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    def description(self, key: str) -> str:
+        value = self.data.get(key, "")
+        if not isinstance(value, str):
+            self.complain(key, f"must be a string, got {_show(value)}")
+            return ""
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...], if_empty: str = "") -> tuple[str, ...]:
+        """A list of non-empty strings. `if_empty`, when given, rejects an empty list and says
+        what to write instead; without it an empty list is the default's meaning."""
         value = self.data.get(key, list(default))
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.complain(key, f"must be a list of non-empty strings, got {value!r}")
+            self.complain(key, f"must be a list of non-empty strings, got {_show(value)}")
+            return default
+        if not value and if_empty and key in self.data:
+            self.complain(key, f"an empty list is ambiguous; {if_empty}")
             return default
         return tuple(value)
 
     def string_map(self, key: str) -> dict[str, str]:
         value = self.data.get(key, {})
         if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            isinstance(k, str) and k and isinstance(v, str) for k, v in value.items()
         ):
-            self.complain(key, f"must be an object of string values, got {value!r}")
+            self.complain(key, f"must be an object of string values, got {_show(value)}")
             return {}
-        return value
+        for name in (k for k, v in value.items() if not v):
+            self.complain(
+                f"{key}.{name}", 'an empty value is ambiguous; write "*" to accept any value'
+            )
+        return dict(value)
 
-    def number_map(self, key: str) -> dict[str, float]:
+    def prices(self, key: str) -> dict[str, float]:
         value = self.data.get(key, {})
-        if not isinstance(value, dict) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
-            for v in value.values()
-        ):
-            self.complain(key, f"must be an object of non-negative numbers, got {value!r}")
+        if not isinstance(value, dict):
+            self.complain(key, f"must be an object of prices, got {_show(value)}")
             return {}
-        return {k: float(v) for k, v in value.items()}
+        prices = _Fields(value, f"{self.prefix}{key}.", self.messages)
+        found = {}
+        for name in value:
+            if not isinstance(name, str) or name.split(":", 1)[0] not in PRICE_FAMILIES:
+                prices.complain(
+                    name, f"unknown price key (keys start with {', '.join(PRICE_FAMILIES)}:)"
+                )
+            elif (price := prices.number(name, MAX_PRICE_PER_HOUR, " USD an hour")) is not None:
+                found[name] = price
+        return found
 
     def section(self, key: str) -> _Fields:
         value = self.data.get(key, {})
         if not isinstance(value, dict):
-            self.complain(key, f"must be an object, got {value!r}")
+            self.complain(key, f"must be an object, got {_show(value)}")
             value = {}
         return _Fields(value, f"{self.prefix}{key}.", self.messages)
+
+
+def _show(value: object) -> str:
+    """A value as a message quotes it: short, whatever it is."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _as_object(name: str, document: str | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(document, str):
         try:
-            document = json.loads(document)
+            document = json.loads(document, object_pairs_hook=_object_pairs)
         except json.JSONDecodeError as error:
             raise InvalidDocument(name, [f"not valid JSON: {error}"]) from None
+        except (ValueError, RecursionError) as error:  # 4300+ digit numbers, deep nesting
+            raise InvalidDocument(name, [f"cannot be read: {_show(str(error))}"]) from None
     if not isinstance(document, Mapping):
         raise InvalidDocument(name, ["must be a JSON object"])
     return document
+
+
+LIMIT_FIELDS = ("max_cost_usd", "max_queue_minutes", "max_run_minutes")
 
 
 def parse_policy(
@@ -156,62 +236,99 @@ def parse_policy(
 ) -> Policy:
     data = _as_object(name, document)
     messages: list[str] = []
+    known = sorted(known_services)
     top = _Fields(data, "", messages)
     top.unknown(("description", "match", "limits", "action", "priority", "retry"))
     match = top.section("match")
     match.unknown(("services", "names", "tags"))
-    services = match.strings("services", ())
-    known = sorted(known_services)
-    for service in services:
-        if service not in known:
-            match.complain("services", f"unknown service {service!r} (known: {', '.join(known)})")
+    services = match.strings(
+        "services", (), "omit the field to cover every service, or list them: " + ", ".join(known)
+    )
+    unknown = [repr(s) for s in services if s not in known]
+    if unknown:
+        match.complain("services", f"unknown {', '.join(unknown)} (known: {', '.join(known)})")
+    covered = [s for s in services if s in known] or known
     limits = top.section("limits")
-    limits.unknown(("max_run_minutes", "max_queue_minutes", "max_cost_usd"))
+    limits.unknown(LIMIT_FIELDS)
     policy = Policy(
         name=name,
-        description=str(data.get("description", "")),
+        description=top.description("description"),
         services=services,
-        names=match.strings("names", ("*",)),
+        names=match.strings("names", ("*",), 'omit the field (or write ["*"]) to match every name'),
         tags=match.string_map("tags"),
-        max_run_minutes=limits.number("max_run_minutes"),
-        max_queue_minutes=limits.number("max_queue_minutes"),
-        max_cost_usd=limits.number("max_cost_usd"),
+        max_run_minutes=limits.number("max_run_minutes", run_limit(covered), _minutes(covered)),
+        max_queue_minutes=limits.number(
+            "max_queue_minutes", queue_limit(covered), _minutes(covered, "wait")
+        ),
+        max_cost_usd=limits.number("max_cost_usd", MAX_COST_USD, " USD"),
         action=Action(top.text("action", Action.STOP, [a.value for a in Action])),
-        priority=top.integer("priority", 100, 0),
-        retry=_parse_retry(top) if "retry" in data else None,
+        priority=top.integer("priority", 100, 0, MAX_PRIORITY),
+        retry=_parse_retry(top, services) if "retry" in data else None,
     )
+    if isinstance(data.get("limits", {}), dict) and not any(
+        field in limits.data for field in LIMIT_FIELDS
+    ):
+        top.complain(
+            "limits",
+            f"set at least one of {', '.join(LIMIT_FIELDS)}: a policy without limits stops "
+            "nothing, yet governs every job it matches in place of the other policies; to "
+            "leave jobs alone, tag them with the settings' exempt_tag",
+        )
     if messages:
         raise InvalidDocument(name, messages)
     return policy
 
 
-def _parse_retry(top: _Fields) -> Retry:
+def _minutes(services: Iterable[str], verb: str = "run") -> str:
+    """The unit of a time limit's maximum, and where that maximum comes from."""
+    named = sorted(s for s in services if s in SERVICE_LIMITS)
+    return f" minutes (the longest {'/'.join(named) or 'any'} job can {verb})"
+
+
+def _parse_retry(top: _Fields, services: tuple[str, ...]) -> Retry | None:
+    """A retry is valid only for services whose retry API takes its type."""
     retry = top.section("retry")
     retry.unknown(("type", "max_attempts"))
-    return Retry(
-        type=retry.text("type", RETRY_TYPES[0], RETRY_TYPES),
-        max_attempts=retry.integer("max_attempts", 1, 1),
-    )
+    attempts = retry.integer("max_attempts", 1, 1, MAX_RETRY_ATTEMPTS)
+    how = "; ".join(f"{s}: {' or '.join(ts)}" for s, ts in sorted(RETRY_TYPES.items()))
+    kind = retry.data.get("type")
+    if not services:
+        top.complain(
+            "retry",
+            "list the services to retry in match.services; only some can retry, each with "
+            f"its own types ({how})",
+        )
+        return None
+    unfit = [s for s in services if kind not in RETRY_TYPES.get(s, ())]
+    if unfit:
+        retry.complain(
+            "type",
+            f"{_show(kind)} cannot retry {', '.join(unfit)} jobs ({how}); write one policy per "
+            "service, or drop retry",
+        )
+        return None
+    return Retry(type=str(kind), max_attempts=attempts)
+
+
+SETTINGS_FIELDS = (
+    "mode",
+    "exempt_tag",
+    "max_stops_per_window",
+    "max_stops_per_sweep",
+    "stop_window_minutes",
+    "kill_switch",
+    "regions",
+    "prices",
+    "ledger_retention_days",
+    "reconcile_every_minutes",
+)
 
 
 def parse_settings(document: str | Mapping[str, Any], name: str = "settings") -> Settings:
     data = _as_object(name, document)
     messages: list[str] = []
     top = _Fields(data, "", messages)
-    top.unknown(
-        (
-            "mode",
-            "exempt_tag",
-            "max_stops_per_window",
-            "max_stops_per_sweep",
-            "stop_window_minutes",
-            "kill_switch",
-            "regions",
-            "prices",
-            "ledger_retention_days",
-            "reconcile_every_minutes",
-        )
-    )
+    top.unknown(SETTINGS_FIELDS)
     defaults = Settings()
     settings = Settings(
         mode=Mode(top.text("mode", defaults.mode, [m.value for m in Mode])),
@@ -219,18 +336,21 @@ def parse_settings(document: str | Mapping[str, Any], name: str = "settings") ->
         # `max_stops_per_sweep`, the name before the budget spanned sweeps, still reads.
         max_stops_per_window=top.integer(
             "max_stops_per_window",
-            top.integer("max_stops_per_sweep", defaults.max_stops_per_window, 0),
+            top.integer("max_stops_per_sweep", defaults.max_stops_per_window, 0, MAX_STOPS),
             0,
+            MAX_STOPS,
         ),
-        stop_window_minutes=top.integer("stop_window_minutes", defaults.stop_window_minutes, 1),
+        stop_window_minutes=top.integer(
+            "stop_window_minutes", defaults.stop_window_minutes, 1, MAX_STOP_WINDOW_MINUTES
+        ),
         kill_switch=top.boolean("kill_switch", defaults.kill_switch),
-        regions=top.strings("regions", defaults.regions),
-        prices=top.number_map("prices"),
+        regions=_regions(top),
+        prices=top.prices("prices"),
         ledger_retention_days=top.integer(
-            "ledger_retention_days", defaults.ledger_retention_days, 1
+            "ledger_retention_days", defaults.ledger_retention_days, 1, MAX_RETENTION_DAYS
         ),
         reconcile_every_minutes=top.integer(
-            "reconcile_every_minutes", defaults.reconcile_every_minutes, 1
+            "reconcile_every_minutes", defaults.reconcile_every_minutes, 1, MAX_RECONCILE_MINUTES
         ),
     )
     if messages:
@@ -238,8 +358,36 @@ def parse_settings(document: str | Mapping[str, Any], name: str = "settings") ->
     return settings
 
 
+def _regions(top: _Fields) -> tuple[str, ...]:
+    """Regions botocore knows, each once; [] (as omitting it) means the function's own."""
+    regions = top.strings("regions", ())
+    problems = []
+    for region in dict.fromkeys(regions):
+        if not is_known_region(region):
+            close = difflib.get_close_matches(region, sorted(known_regions()), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"{_show(region)} is not a region botocore knows{hint}")
+        elif regions.count(region) > 1:
+            problems.append(f"{region} is listed more than once")
+    if problems:
+        top.complain("regions", "; ".join(problems))
+    return regions
+
+
 def fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def settings_of(document: str | None, name: str) -> tuple[Settings, Problem | None]:
+    """The settings a document gives: the defaults when there is none, and, when it is
+    broken, the defaults with the kill switch on (and the problem to report)."""
+    if document is None:
+        return Settings(), None
+    try:
+        return parse_settings(document, name), None
+    except InvalidDocument as error:
+        problem = Problem(error.name, tuple(error.messages), fingerprint(document))
+        return replace(Settings(), kill_switch=True), problem
 
 
 def build_configuration(
@@ -254,16 +402,8 @@ def build_configuration(
     until someone fixes them.
     """
     known = tuple(known_services)
-    problems: list[Problem] = []
-    settings = Settings()
-    if settings_document is not None:
-        try:
-            settings = parse_settings(settings_document, settings_name)
-        except InvalidDocument as error:
-            problems.append(
-                Problem(error.name, tuple(error.messages), fingerprint(settings_document))
-            )
-            settings = replace(Settings(), kill_switch=True)
+    settings, problem = settings_of(settings_document, settings_name)
+    problems = [problem] if problem else []
     policies = []
     for name in sorted(policy_documents):
         text = policy_documents[name]
@@ -275,7 +415,8 @@ def build_configuration(
 
 
 class ParameterStore:
-    """Reads the documents from SSM through Powertools, cached for `max_age` seconds."""
+    """Reads the documents from SSM through Powertools: policies cached for `max_age`
+    seconds, the settings fresh on every read, so a kill switch acts on the next one."""
 
     def __init__(
         self,
@@ -294,28 +435,25 @@ class ParameterStore:
         documents = self._provider.get_multiple(
             self.policy_path, max_age=self.max_age, recursive=True
         )
-        settings_text = self._settings_text()
         return build_configuration(
-            settings_text,
+            self._settings_text(),
             {str(name): str(value) for name, value in documents.items()},
             known_services,
             self.settings_parameter,
         )
 
     def read_settings(self) -> Settings:
-        """The settings as they are now: read past the cache, so a kill switch set a moment ago
-        holds the next stop. Missing: the defaults; invalid: the defaults, kill switch on."""
-        return build_configuration(self._settings_text(), {}, (), self.settings_parameter).settings
+        """The settings as they are now (not cached), with the same fallbacks as `load`."""
+        return settings_of(self._settings_text(), self.settings_parameter)[0]
 
     def _settings_text(self) -> str | None:
-        """The settings document, read fresh on every call (policies may stay cached)."""
         try:
             text = self._provider.get(self.settings_parameter, force_fetch=True)
         except GetParameterError as error:
             if "ParameterNotFound" not in str(error):
                 raise
             return None
-        return str(text)
+        return None if text is None else str(text)
 
     def push(self, name: str, document: str, overwrite: bool = True) -> str:
         """Write one policy document; returns the parameter name."""

@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 
 from jobwarden.deadlines import DeadlineBook
 from jobwarden.engine import matches, next_deadline
+from jobwarden.eventfields import MalformedEvent
 from jobwarden.index import Change, Index, JobEvent
 from jobwarden.model import Job
 from jobwarden.policies import Configuration
@@ -27,6 +28,32 @@ logger = Logger(service="jobwarden", child=True)
 
 # Scheduler needs a moment in the future; a deadline already past is checked this soon.
 SOONEST = timedelta(minutes=1)
+# An event stamped further ahead of our clock than this is not believed: its time would make
+# the index ignore every true event of the job after it.
+CLOCK_SKEW = timedelta(minutes=15)
+# What reading an event's fields can raise: `from_event` raises MalformedEvent, and any other
+# of these from it is still about the event, not about us.
+READ_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
+
+
+def _kind(event: Any) -> tuple[str, str] | None:
+    """(source, detail-type) of an EventBridge event; None for anything else."""
+    if not isinstance(event, Mapping):
+        return None
+    source, detail_type = event.get("source"), event.get("detail-type")
+    if not isinstance(source, str) or not isinstance(detail_type, str):
+        return None
+    return source, detail_type
+
+
+def _not_after(event: JobEvent, latest: datetime) -> None:
+    for label, when in (
+        ("time", event.at),
+        ("submitted", event.submitted_at),
+        ("started", event.running_since),
+    ):
+        if when is not None and when > latest:
+            raise MalformedEvent(f"{label} {when.isoformat()} is ahead of our clock")
 
 
 @dataclass(frozen=True)
@@ -60,15 +87,22 @@ class Watcher:
         self.adapters = adapters
 
     def handle(self, event: Any, now: datetime) -> Reaction:
-        fields = event if isinstance(event, Mapping) else {}
-        kind = (fields.get("source"), fields.get("detail-type"))
+        """React to one event. Anything that is not a well-formed event of a subscribed kind
+        is "malformed" and touches neither the index nor the scheduler; a well-formed event
+        of another kind is "ignored". Only the index's and the scheduler's own failures
+        raise."""
+        kind = _kind(event)
+        if kind is None:
+            return Reaction("malformed", why="not an EventBridge event (no source, detail-type)")
         readers = [a for a in self.adapters.values() if kind in a.events]
         if not readers:
             return Reaction("ignored", why=f"not a subscribed event: {kind}")
         for adapter in readers:
             try:
-                job_event = adapter.from_event(fields)
-            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                job_event = adapter.from_event(event)
+                if job_event is not None:
+                    _not_after(job_event, now + CLOCK_SKEW)
+            except READ_ERRORS as error:
                 return Reaction("malformed", adapter.name, why=f"{type(error).__name__}: {error}")
             if job_event is not None:
                 return self._apply(job_event, now)
@@ -95,6 +129,8 @@ class Watcher:
                 name = self.deadlines.schedule(
                     event.service, event.region, event.job_id, event.name, at
                 )
+                if name is None:  # beyond what Scheduler accepts: the sweeps cover it
+                    return reaction
                 if not self.index.set_deadline(event.service, event.region, event.job_id, name):
                     self.deadlines.cancel(name)  # the job ended meanwhile
                     return reaction

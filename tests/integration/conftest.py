@@ -126,3 +126,37 @@ def throttle(
     service = client.meta.service_model.service_id.hyphenize()
     client.meta.events.register_first(f"before-send.{service}.{operation}", answer)
     return throttled
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "jobwarden-events"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:jobwarden-events"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+
+@pytest.fixture
+def events_function(account, monkeypatch):
+    """The events function's environment in the emulated account, with one policy (60 min)
+    and deadlines to the CodeBuild sweep function; its runtime rebuilt for each test."""
+    from jobwarden.handlers import events
+    from jobwarden.local.account import put_policy
+
+    monkeypatch.setenv("JOBWARDEN_TABLE", account.resources.table)
+    monkeypatch.setenv("JOBWARDEN_TOPIC_ARN", account.resources.topic_arn)
+    monkeypatch.setenv("JOBWARDEN_DEADLINE_ROLE_ARN", "arn:aws:iam::123456789012:role/deadlines")
+    monkeypatch.setenv(
+        "JOBWARDEN_SWEEP_FUNCTIONS",
+        json.dumps(
+            {
+                s: f"arn:aws:lambda:us-east-1:123456789012:function:sweep-{s}"
+                for s in ("codebuild", "glue", "batch", "amplify")
+            }
+        ),
+    )
+    account.clients.client("scheduler").create_schedule_group(Name="jobwarden-deadlines")
+    put_policy(account.clients, "one-hour", {"limits": {"max_run_minutes": 60}})
+    events.runtime.cache_clear()
+    yield account
+    events.runtime.cache_clear()

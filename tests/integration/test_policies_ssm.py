@@ -43,9 +43,9 @@ def test_a_broken_document_is_skipped(account):
 
 def test_documents_are_cached_until_max_age(account):
     cached = store(account, max_age=300)
-    put_policy(account.clients, "first", {})
+    put_policy(account.clients, "first", {"limits": {"max_run_minutes": 60}})
     assert [p.name for p in cached.load(REGISTRY).policies] == ["first"]
-    put_policy(account.clients, "second", {})
+    put_policy(account.clients, "second", {"limits": {"max_run_minutes": 60}})
     assert [p.name for p in cached.load(REGISTRY).policies] == ["first"]
     assert len(store(account, max_age=0).load(REGISTRY).policies) == 2
 

@@ -29,16 +29,22 @@ def test_a_full_policy_parses():
 
 
 def test_defaults_cover_every_job_and_stop():
-    policy = parse_policy("minimal", "{}", SERVICES)
+    policy = parse_policy("minimal", '{"limits": {"max_run_minutes": 60}}', SERVICES)
     assert policy.services == ()
     assert policy.names == ("*",)
     assert policy.action is Action.STOP
-    assert policy.max_run_minutes is None
+    assert policy.max_queue_minutes is None
 
 
 def test_retry_is_parsed():
     policy = parse_policy(
-        "retrying", {"retry": {"type": "RETRY_FAILED_BUILDS", "max_attempts": 2}}, SERVICES
+        "retrying",
+        {
+            "match": {"services": ["codebuild-batch"]},
+            "limits": {"max_run_minutes": 60},
+            "retry": {"type": "RETRY_FAILED_BUILDS", "max_attempts": 2},
+        },
+        ("codebuild-batch",),
     )
     assert policy.retry == Retry("RETRY_FAILED_BUILDS", 2)
 
@@ -58,11 +64,14 @@ def test_retry_is_parsed():
         ),
         ({"limits": {"max_runtime": 60}}, "limits.max_runtime: unknown field"),
         ({"action": "kill"}, "action: must be one of stop, notify, got 'kill'"),
-        ({"match": {"services": ["ec2"]}}, "match.services: unknown service 'ec2'"),
+        ({"match": {"services": ["ec2"]}}, "match.services: unknown 'ec2'"),
         ({"match": {"names": "nightly-*"}}, "match.names: must be a list of non-empty strings"),
         ({"match": {"tags": {"team": 1}}}, "match.tags: must be an object of string values"),
-        ({"priority": -1}, "priority: must be a whole number of at least 0, got -1"),
-        ({"retry": {"type": "AGAIN"}}, "retry.type: must be one of"),
+        ({"priority": -1}, "priority: must be a whole number from 0 to 1000000, got -1"),
+        (
+            {"match": {"services": ["codebuild"]}, "retry": {"type": "AGAIN"}},
+            "retry.type: 'AGAIN' cannot retry codebuild jobs",
+        ),
         ({"match": []}, "match: must be an object"),
     ],
 )
@@ -92,7 +101,8 @@ def test_settings_defaults_are_safe():
         ({"mode": "yolo"}, "mode: must be one of dry_run, enforce"),
         ({"kill_switch": "yes"}, "kill_switch: must be true or false"),
         ({"max_stops_per_sweep": 1.5}, "max_stops_per_sweep: must be a whole number"),
-        ({"prices": {"x": -1}}, "prices: must be an object of non-negative numbers"),
+        ({"prices": {"x": 1}}, "prices.x: unknown price key"),
+        ({"prices": {"glue:dpu": -1}}, "prices.glue:dpu: must be greater than 0, got -1"),
         ({"regions": "us-east-1"}, "regions: must be a list of non-empty strings"),
     ],
 )

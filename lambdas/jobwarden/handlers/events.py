@@ -1,7 +1,8 @@
 """The services' state-change events: index the job, set or clear its deadline check.
 
-An unknown event, or one missing fields, is logged and counted, never raised: EventBridge
-would only retry it, and the sweeps are the safety net for anything missed.
+An unknown event, or one missing fields, is logged (with its id) and counted, never raised:
+EventBridge would only retry it, and the sweeps are the safety net for anything missed. Our own
+failures (the parameters, the index, the scheduler) do raise, so Lambda retries those.
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ tracer = Tracer()
 METRIC_OF_KIND = {"ignored": "EventsIgnored", "malformed": "EventsMalformed"}
 
 
+def describe(event: Any) -> dict[str, str]:
+    """What a log line says about an event: its id, source and kind, each kept short."""
+    fields = event if isinstance(event, dict) else {"payload": event}
+    return {
+        key: text if len(text := str(fields.get(key))) <= 200 else text[:197] + "..."
+        for key in ("id", "source", "detail-type", "payload")
+        if key in fields
+    }
+
+
 @cache
 def runtime() -> Runtime:
     return Runtime(Environment.from_env())
@@ -36,11 +47,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     metrics.add_dimension(name="service", value=reaction.service or "unknown")
     metric = METRIC_OF_KIND.get(reaction.kind, "EventsApplied")
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-    about = (
-        event
-        if not isinstance(event, dict)
-        else {k: event.get(k) for k in ("source", "detail-type", "id")}
-    )
+    about = describe(event)
     if reaction.kind in METRIC_OF_KIND:
         logger.warning(f"event {reaction.kind}: {reaction.why}", extra={"event": about})
     else:

@@ -9,6 +9,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from jobwarden.eventfields import envelope as read_envelope
+from jobwarden.eventfields import text
 from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome, PendingRetry, RetryStarted
 from jobwarden.pricing import amplify_basis
@@ -65,17 +67,18 @@ class AmplifyJobs(ServiceAdapter):
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
         """STARTED, SUCCEED or FAILED. The event names the app by id only, so the index's
         name is "<app id>/<branch>" until a listing reads the app's name."""
-        detail = event["detail"]
-        app_id, branch, job_id = detail["appId"], detail["branchName"], detail["jobId"]
-        status = detail["jobStatus"]
+        envelope = read_envelope(event)
+        detail = envelope.detail
+        app_id, branch = text(detail, "appId"), text(detail, "branchName")
+        job_id, status = text(detail, "jobId"), text(detail, "jobStatus")
         return JobEvent(
             service=cls.name,
-            region=event["region"],
+            region=envelope.region,
             job_id=qualified_id(app_id, branch, job_id),
             name=f"{app_id}/{branch}",
             state=status,
             active=status not in ENDED,
-            at=datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
+            at=envelope.time,
         )
 
     def describe_many(

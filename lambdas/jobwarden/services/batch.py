@@ -18,6 +18,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from jobwarden.eventfields import envelope as read_envelope
+from jobwarden.eventfields import epoch_millis, section, text
 from jobwarden.index import JobEvent
 from jobwarden.model import CostBasis, Job, Outcome
 from jobwarden.pricing import batch_basis
@@ -59,20 +61,23 @@ class BatchJobs(ServiceAdapter):
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
         """The event's detail is the job's DescribeJobs detail; array children are skipped."""
-        detail = event["detail"]
-        if _is_child(detail):
+        envelope = read_envelope(event)
+        detail = envelope.detail
+        job_id, status = text(detail, "jobId"), text(detail, "status")
+        submitted = epoch_millis(detail, "createdAt")
+        started = epoch_millis(detail, "startedAt") if detail.get("startedAt") else None
+        if _is_child({"jobId": job_id, "arrayProperties": section(detail, "arrayProperties")}):
             return None
-        status = detail["status"]
         return JobEvent(
             service=cls.name,
-            region=event["region"],
-            job_id=detail["jobId"],
-            name=detail["jobName"],
+            region=envelope.region,
+            job_id=job_id,
+            name=text(detail, "jobName"),
             state=status,
             active=status in ACTIVE_STATUSES,
-            at=datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
-            submitted_at=_time(detail["createdAt"]),
-            running_since=_run_start(detail),
+            at=envelope.time,
+            submitted_at=submitted,
+            running_since=started if status == "RUNNING" else None,
         )
 
     def describe_many(

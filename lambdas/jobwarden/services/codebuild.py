@@ -8,6 +8,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from jobwarden.eventfields import MalformedEvent, aware, optional_text, section, text
+from jobwarden.eventfields import envelope as read_envelope
 from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome
 from jobwarden.pricing import codebuild_basis
@@ -74,23 +76,23 @@ class CodeBuildBuilds(ServiceAdapter):
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
-        detail = event["detail"]
-        build_arn = detail["build-id"]
-        started = detail.get("additional-information", {}).get("build-start-time")
-        status = detail["build-status"]
+        envelope = read_envelope(event)
+        detail = envelope.detail
+        build_arn = text(detail, "build-id")
+        status = text(detail, "build-status")
+        build_id = build_arn.split(":build/", 1)[1] if ":build/" in build_arn else build_arn
+        if not build_id:
+            raise MalformedEvent(f"build-id: {build_arn!r} names no build")
+        started = optional_text(section(detail, "additional-information"), "build-start-time")
         return JobEvent(
             service=cls.name,
-            region=event["region"],
-            job_id=build_arn.split(":build/", 1)[1] if ":build/" in build_arn else build_arn,
-            name=detail["project-name"],
+            region=envelope.region,
+            job_id=build_id,
+            name=text(detail, "project-name"),
             state=status,
             active=status == "IN_PROGRESS",
-            at=datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
-            submitted_at=(
-                datetime.strptime(started, EVENT_TIME_FORMAT).replace(tzinfo=UTC)
-                if started
-                else None
-            ),
+            at=envelope.time,
+            submitted_at=_event_start_time(started) if started else None,
         )
 
     def describe_many(
@@ -210,6 +212,17 @@ def stop_outcome(status: str) -> Outcome | None:
     if status == "IN_PROGRESS":
         return None
     return Outcome.STOPPED if status == "STOPPED" else Outcome.ALREADY_FINISHED
+
+
+def _event_start_time(value: str) -> datetime:
+    """The event's "Sep 1, 2017 4:12:29 PM": UTC, though it does not say so."""
+    try:
+        parsed = datetime.strptime(value, EVENT_TIME_FORMAT)
+    except ValueError:
+        raise MalformedEvent(
+            f"build-start-time: {value!r} is not like {EVENT_TIME_FORMAT}"
+        ) from None
+    return aware(parsed.replace(tzinfo=UTC), "build-start-time")
 
 
 def _run_start(build: dict[str, Any]) -> datetime:

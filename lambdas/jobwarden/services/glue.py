@@ -18,6 +18,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from jobwarden.eventfields import envelope as read_envelope
+from jobwarden.eventfields import optional_iso_time, text
 from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome
 from jobwarden.pricing import glue_basis
@@ -91,18 +93,18 @@ class GlueJobRuns(ServiceAdapter):
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
-        detail = event["detail"]
-        state = detail["state"]
-        started = detail.get("startedOn")
-        started_on = datetime.fromisoformat(started.replace("Z", "+00:00")) if started else None
+        envelope = read_envelope(event)
+        detail = envelope.detail
+        state = text(detail, "state")
+        started_on = optional_iso_time(detail, "startedOn")
         return JobEvent(
             service=cls.name,
-            region=event["region"],
-            job_id=detail["jobRunId"],
-            name=detail["jobName"],
+            region=envelope.region,
+            job_id=text(detail, "jobRunId"),
+            name=text(detail, "jobName"),
             state=state,
             active=state in ACTIVE_STATES,
-            at=datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
+            at=envelope.time,
             submitted_at=started_on,
             running_since=started_on if state not in QUEUED_STATES else None,
         )
