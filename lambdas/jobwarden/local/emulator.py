@@ -1,16 +1,21 @@
 """Fills the gaps in moto, in one place, checked against botocore's service model.
 
 moto serves most of what jobwarden calls. Where it lacks an operation, or cannot hold a job
-in an active state, a `ServiceFill` answers instead. It hooks botocore's `before-call` event,
-the same seam botocore's Stubber uses, so the client still serializes and validates every
-request; the fill then validates the request parameters again and its own response against
-the operation's input and output shapes, and raises on any mismatch. A call the fills do not
-serve falls through to moto.
+in an active state, a `ServiceFill` answers instead. It answers on the wire, at botocore's
+`before-send` event (where moto answers too): the client has serialized and signed the request,
+and the fill's answer is serialized as the service's protocol would send it (JSON, with
+timestamps as epoch seconds and errors as `__type`) and parsed by botocore's own parser. So
+botocore's retry handler sees a fill's throttling or 500 exactly as it would a real service's,
+and a fault injected on the wire acts on fills and moto alike. The fill validates the request
+parameters again and its own response against the operation's input and output shapes, and
+raises on any mismatch. A call the fills do not serve falls through to moto.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -117,8 +122,7 @@ class Emulator:
                 validate_parameters(checked, model.output_shape)
             except ParamValidationError as error:
                 raise ContractError(f"{model.name} response breaks the model: {error}") from None
-        metadata = {"HTTPStatusCode": 200, "RequestId": "emulated"}
-        return AWSResponse(None, 200, {}, None), {**body, "ResponseMetadata": metadata}
+        return _wire(200, _to_wire(body, model.output_shape), {})
 
 
 # Stand-ins for an omitted required member while the response is checked, by shape type.
@@ -146,34 +150,103 @@ def _with_omitted(value: Any, shape: Shape, omitted: dict[str, frozenset[str]]) 
     return value
 
 
-def _error_response(model: OperationModel, error: AwsError) -> Any:
+def _error_response(model: OperationModel, error: AwsError) -> AWSResponse:
     modeled = {shape.name for shape in model.error_shapes}
     generic = {"ThrottlingException", "ValidationException", "AccessDeniedException"}
     if error.code not in modeled | generic:
         raise ContractError(f"{model.name} cannot return {error.code}; it declares {modeled}")
-    parsed = {
-        "Error": {"Code": error.code, "Message": error.message},
-        "ResponseMetadata": {"HTTPStatusCode": error.status},
-    }
-    return AWSResponse(None, error.status, {}, None), parsed
+    # JSON protocols name the error in the body's __type (json) or this header (rest-json).
+    body = {"__type": error.code, "message": error.message}
+    return _wire(error.status, body, {"x-amzn-errortype": error.code})
+
+
+class _Body:
+    """A raw HTTP body botocore can read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+    def read(self, *_: Any) -> bytes:
+        return self._data
+
+
+def _wire(status: int, body: dict[str, Any], headers: dict[str, str]) -> AWSResponse:
+    data = json.dumps(body).encode()
+    headers = {"content-type": "application/json", "x-amzn-requestid": "emulated", **headers}
+    return AWSResponse("https://emulated.invalid/", status, headers, _Body(data))
+
+
+def _to_wire(value: Any, shape: Shape | None) -> Any:
+    """A response as a JSON protocol carries it: timestamps as epoch seconds, blobs base64."""
+    if shape is None:
+        return value
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        members = shape.members
+        return {k: _to_wire(v, members.get(k)) for k, v in value.items()}
+    if isinstance(shape, ListShape) and isinstance(value, list):
+        return [_to_wire(item, shape.member) for item in value]
+    if isinstance(shape, MapShape) and isinstance(value, dict):
+        return {k: _to_wire(v, shape.value) for k, v in value.items()}
+    if shape.type_name == "timestamp" and isinstance(value, datetime):
+        return value.timestamp()
+    if shape.type_name == "blob" and isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
 
 
 _ACTIVE: list[Emulator] = []
 
 
-def _remember_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+def _remember_params(
+    params: dict[str, Any], model: OperationModel, context: dict[str, Any], **_: Any
+) -> None:
+    """Keep the call's parameters beside its request: the wire answer needs them unserialized."""
     if _ACTIVE:
-        context[PARAMS_KEY] = copy.deepcopy(params)
+        context[PARAMS_KEY] = (model, copy.deepcopy(params))
 
 
-def _answer(model: OperationModel, context: dict[str, Any], **_: Any) -> Any:
+def answer_request(request: Any, **_: Any) -> AWSResponse | None:
+    """The fills' answer to a request on the wire, or None where no fill serves it."""
+    context = getattr(request, "context", None) or {}
     if not _ACTIVE or PARAMS_KEY not in context:
         return None
-    return _ACTIVE[-1].answer(model, context[PARAMS_KEY], context.get("client_region") or "")
+    model, params = context[PARAMS_KEY]
+    answered: AWSResponse | None = _ACTIVE[-1].answer(
+        model, params, context.get("client_region") or ""
+    )
+    return answered
+
+
+class EmulatedWire:
+    """The one `before-send` handler of the emulated account: the fills answer what they
+    serve, moto the rest. botocore calls every `before-send` handler, so moto's own stubber is
+    replaced by this one rather than run beside it (it would execute the call a second time)."""
+
+    def __init__(self, moto_stubber: Any) -> None:
+        self.moto = moto_stubber
+
+    def __call__(self, request: Any, event_name: str = "", **kwargs: Any) -> Any:
+        answered = answer_request(request)
+        if answered is not None:
+            return answered
+        return self.moto(event_name=event_name, request=request, **kwargs)
+
+
+def _install_wire() -> EmulatedWire:
+    from moto.core.models import botocore_stubber
+
+    wire = EmulatedWire(botocore_stubber)
+    for position, handler in enumerate(BUILTIN_HANDLERS):
+        if handler[0] == "before-send" and handler[1] is botocore_stubber:
+            BUILTIN_HANDLERS[position] = ("before-send", wire)
+    return wire
 
 
 BUILTIN_HANDLERS.append(("before-parameter-build", _remember_params))
-BUILTIN_HANDLERS.append(("before-call", _answer))
+WIRE = _install_wire()
 
 
 def page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:
