@@ -20,10 +20,14 @@ Where each behaviour comes from (beyond what botocore's model allows):
   `<project>:<uuid>`, so that order is not stated to follow time, and the CLI example's two
   pages (awscli/examples/codebuild/list-builds.rst) are not one alphabetical run.
 - **Assumption** (switch `sort_order_with_token`): ListBuilds accepts `sortOrder` together with
-  `nextToken`. Its sibling ListBuildsForProject refuses the pair with InvalidInputException
-  "Sort order can't be specified when passing a nextToken" (aws/aws-cli#5863, and that
-  operation's model documentation); ListBuilds' documentation is silent. Set the switch False
-  to answer that refusal instead.
+  `nextToken`, as the CLI example does (list-builds.rst sends `--sort-order ASCENDING` again
+  with `--next-token`). Its sibling ListBuildsForProject refuses the pair with
+  InvalidInputException "Sort order can't be specified when passing a nextToken"
+  (aws/aws-cli#5863, and that operation's model documentation); ListBuilds' own documentation
+  is silent. Set the switch False to answer that refusal instead.
+- **Assumption**: empty lists are left out of answers (ListBuilds `ids`, BatchGetBuilds
+  `buildsNotFound`; the model's lists have `min` 1), though the published BatchGetBuilds
+  example sends `"buildsNotFound": []`: AWS may send either.
 """
 
 from __future__ import annotations
