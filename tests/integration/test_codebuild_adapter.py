@@ -169,13 +169,21 @@ def test_stop_then_a_repeat_refused_is_still_our_stop(account):
     now = datetime.now(UTC)
     account.project("web-app")
     build_id = account.start_build("web-app", HOUR, timedelta(minutes=1), now=now)
+    ended_id = account.start_build("web-app", HOUR, timedelta(minutes=1), now=now)
     codebuild = adapter(account.clients)
-    job = next(iter(codebuild.list_active(now)))
+    jobs = {job.job_id: job for job in codebuild.list_active(now)}
 
-    assert codebuild.stop(job, "too long") is Outcome.STOPPED
+    assert codebuild.stop(jobs[build_id], "too long") is Outcome.STOPPED
     assert account.build(build_id)["buildStatus"] == "STOPPED"
-    assert codebuild.stop(job, "too long") is Outcome.STOPPED
-    assert codebuild.read_back(job, "too long") is Outcome.STOPPED
+    # StopBuild on an ended build answers it with its final status (CodeBuild User Guide,
+    # "Stop builds"): our own stop again (a lost answer retried) is still ours, STOPPED ...
+    assert codebuild.stop(jobs[build_id], "too long") is Outcome.STOPPED
+    # ... and a build that succeeded before the stop landed is already finished.
+    account.emulator.fill("codebuild").finish(ended_id)
+    assert codebuild.stop(jobs[ended_id], "too long") is Outcome.ALREADY_FINISHED
+    assert account.build(ended_id)["buildStatus"] == "SUCCEEDED"
+    assert codebuild.read_back(jobs[build_id], "too long") is Outcome.STOPPED
+    assert codebuild.read_back(jobs[ended_id], "too long") is Outcome.ALREADY_FINISHED
 
 
 @pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT"])

@@ -211,9 +211,7 @@ def test_describe_reads_one_batch_while_it_runs(account, batch_fill):
     assert set(batches.describe_many([running, ended], now)) == {running}
 
 
-def test_stop_then_a_repeat_refused_is_still_our_stop(account):
-    """A lost StopBuildBatch response makes botocore send it again; the fill refuses the
-    repeat (InvalidInputException) and the read-back finds the batch STOPPED: our stop."""
+def test_stop_then_already_finished(account, batch_fill):
     now = datetime.now(UTC)
     account.project("release-train")
     batch_id = start_batch(
@@ -225,12 +223,23 @@ def test_stop_then_a_repeat_refused_is_still_our_stop(account):
     assert batches.stop(job, "too long") is Outcome.STOPPED
     stopped = batch(account, batch_id)
     assert (stopped["buildBatchStatus"], stopped["currentPhase"]) == ("STOPPED", "STOPPED")
-    assert {g["currentBuildSummary"]["buildStatus"] for g in stopped["buildGroups"][1:]} == {
+    # STOPPED at once while its builds are still stopping (the CLI's stop-build-batch example).
+    builds = [g["currentBuildSummary"]["buildStatus"] for g in stopped["buildGroups"][1:]]
+    assert builds == ["IN_PROGRESS", "IN_PROGRESS"]
+    assert list(batches.list_active(now)) == []
+    batch_fill.settle(batch_id)
+    settled = batch(account, batch_id)
+    assert {g["currentBuildSummary"]["buildStatus"] for g in settled["buildGroups"][1:]} == {
         "STOPPED"
     }
+    # Stopped again, it is answered as it ended (User Guide, "Stop a batch build"): our stop.
     assert batches.stop(job, "too long") is Outcome.STOPPED
+    ended = start_batch(account, "release-train", HOUR, now, (("IN_PROGRESS", MINUTE),))
+    (ended_job,) = batches.list_active(now)
+    batch_fill.finish(ended)
+    assert batches.stop(ended_job, "too long") is Outcome.ALREADY_FINISHED
+    assert batch(account, ended)["buildBatchStatus"] == "SUCCEEDED"
     assert batches.read_back(job, "too long") is Outcome.STOPPED
-    assert list(batches.list_active(now)) == []
 
 
 @pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED"])
@@ -368,13 +377,20 @@ def test_a_retried_batch_keeps_its_id_and_is_timed_from_the_retry(account):
 
     retried = batch(account, batch_id)
     assert retried["buildBatchStatus"] == "IN_PROGRESS"
-    assert [p["phaseType"] for p in retried["phases"]] == [
-        "SUBMITTED",
-        "IN_PROGRESS",
-        "STOPPED",
-        "IN_PROGRESS",
+    # As the CLI's retry-build-batch example shows: the ended phase closed RETRY, SUBMITTED anew.
+    assert [(p["phaseType"], p.get("phaseStatus")) for p in retried["phases"]] == [
+        ("SUBMITTED", "SUCCEEDED"),
+        ("IN_PROGRESS", "STOPPED"),
+        ("STOPPED", "RETRY"),
+        ("SUBMITTED", None),
     ]
-    groups = {g["identifier"]: g for g in retried["buildGroups"]}
+    (queued,) = batches.list_active(now)
+    assert queued.job_id == batch_id
+    assert queued.started_at is None
+    assert queued.queue_seconds(now) == pytest.approx(30 * 60, abs=1)
+    with time_machine.travel(now - 20 * MINUTE, tick=False):
+        fill.advance(batch_id, "IN_PROGRESS")
+    groups = {g["identifier"]: g for g in batch(account, batch_id)["buildGroups"]}
     # RETRY_FAILED_BUILDS reruns the stopped builds, not the one that succeeded.
     assert "priorBuildSummaryList" not in groups["build1"]
     for rerun in ("build2", "build3"):
@@ -382,8 +398,8 @@ def test_a_retried_batch_keeps_its_id_and_is_timed_from_the_retry(account):
         assert groups[rerun]["currentBuildSummary"]["buildStatus"] == "IN_PROGRESS"
     (again,) = batches.list_active(now)
     assert again.job_id == batch_id
-    assert again.run_seconds(now) == pytest.approx(30 * 60, abs=1)
-    assert again.queue_seconds(now) == 0
+    assert again.run_seconds(now) == pytest.approx(20 * 60, abs=1)
+    assert again.queue_seconds(now) == pytest.approx(10 * 60, abs=1)
     assert again.cost_basis.components[0][1] == 2.0
 
 
@@ -632,15 +648,22 @@ def test_retry_all_builds_and_a_batch_stopped_before_its_builds(account, batch_f
     )
     batch_fill.finish(ran, "TIMED_OUT")
     retried = codebuild.retry_build_batch(id=ran, retryType="RETRY_ALL_BUILDS")["buildBatch"]
-    reruns = [len(g.get("priorBuildSummaryList", [])) for g in retried["buildGroups"]]
+    assert retried["currentPhase"] == "SUBMITTED"
+    assert all("priorBuildSummaryList" not in g for g in retried["buildGroups"])
+    batch_fill.advance(ran, "DOWNLOAD_BATCHSPEC")  # the builds rerun only once in progress
+    assert all("priorBuildSummaryList" not in g for g in batch(account, ran)["buildGroups"])
+    batch_fill.advance(ran, "IN_PROGRESS")
+    reruns = [len(g.get("priorBuildSummaryList", [])) for g in batch(account, ran)["buildGroups"]]
     assert reruns == [0, 1, 1]  # every build, never the batchspec download
 
     early = start_batch(account, "release-train", HOUR, now)
     codebuild.stop_build_batch(id=early)
     retried = codebuild.retry_build_batch(id=early, retryType="RETRY_FAILED_BUILDS")["buildBatch"]
-    assert retried["currentPhase"] == "DOWNLOAD_BATCHSPEC"
-    (download,) = retried["buildGroups"]
+    assert retried["currentPhase"] == "SUBMITTED"
+    batch_fill.advance(early, "DOWNLOAD_BATCHSPEC")
+    (download,) = batch(account, early)["buildGroups"]
     assert download["identifier"] == "DOWNLOAD_SOURCE"
+    assert [s["buildStatus"] for s in download["priorBuildSummaryList"]] == ["STOPPED"]
     assert download["currentBuildSummary"]["buildStatus"] == "IN_PROGRESS"
     batch_fill.advance(early, "IN_PROGRESS", builds=2)
     assert len(batch(account, early)["buildGroups"]) == 3

@@ -105,6 +105,13 @@ def test_enforce_stops_it_then_the_next_sweep_retries_it_once(account, capsys, b
     )
     (alert,) = alert_bodies(account.alerts())
     assert (alert["job_id"], alert["verdict"], alert["outcome"]) == (stuck, "retry", "retried")
+    # A retried batch starts over in SUBMITTED (the CLI's retry-build-batch example) and
+    # reruns its builds once it is in progress again.
+    assert describe_for_demo(account.clients, seeded) == {
+        stuck: "IN_PROGRESS (SUBMITTED)",
+        healthy: "IN_PROGRESS (IN_PROGRESS)",
+    }
+    fill.advance(stuck, "IN_PROGRESS")
     assert describe_for_demo(account.clients, seeded) == {
         stuck: "IN_PROGRESS (IN_PROGRESS), 3 build(s) rerun by a retry",
         healthy: "IN_PROGRESS (IN_PROGRESS)",
@@ -123,6 +130,7 @@ def test_stuck_again_after_its_retry_it_is_stopped_and_not_retried_again(account
     scan(account, capsys, "--enforce")
     scan(account, capsys, "--enforce")
     assert fill.retries == 1
+    fill.advance(stuck, "IN_PROGRESS")  # the retried batch runs its builds again
     account.alerts()
     fill.finish(healthy)
 

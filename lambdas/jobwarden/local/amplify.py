@@ -1,11 +1,29 @@
 """Amplify Hosting apps, branches and jobs, held in the state a test or the demo puts them in.
 
 moto 5 has no Amplify at all, so this fill owns every operation jobwarden and its tests call:
-CreateApp, GetApp, ListApps, CreateBranch, ListBranches, StartJob, ListJobs, GetJob, StopJob.
-A job is PENDING when started and moves only when `set_status` moves it. StopJob cancels a
-PENDING job at once and puts a PROVISIONING or RUNNING one in CANCELLING (its build instance is
-still being torn down) until `set_status` ends it; it refuses a job that is not active with
-BadRequestException, as the real service refuses to stop a job that has ended.
+CreateApp, GetApp, ListApps, CreateBranch, GetBranch, ListBranches, StartJob, ListJobs, GetJob,
+StopJob. AWS publishes no example responses for Amplify (no AWS CLI examples, none in the API
+reference beyond its response syntax), so most of what follows is marked an assumption.
+
+Where each behaviour comes from (beyond what botocore's model allows):
+- Job statuses PENDING, PROVISIONING, RUNNING, CANCELLING and the ended SUCCEED, FAILED,
+  CANCELLED are the model's JobStatus values. **Assumption**: a job starts PENDING and moves
+  only forward, when `set_status` moves it.
+- **Assumption**: StopJob cancels a PENDING job at once (CANCELLED) and puts a PROVISIONING or
+  RUNNING one in CANCELLING (its build instance is still being torn down) until `set_status`
+  ends it; on a job that has ended it answers BadRequestException.
+- StartJob with jobType RETRY needs `jobId` (the model: "This is required if the value of
+  jobType is RETRY"). **Assumption**: it starts a new job for the retried job's commit, and
+  refuses a job that has not ended (BadRequestException).
+- **Assumption**: job ids are numbered per branch from 1 (the model's pattern `[0-9]+`), and
+  ListJobs answers newest first; ListApps and ListBranches answer in creation order. Without
+  `maxResults` each list call answers the model's largest page (apps 100, branches 50, jobs 50).
+- **Assumption**: GetBranch's `activeJobId` is the branch's latest started job; an app's
+  `jobConfig.buildComputeType` is STANDARD_8GB unless the app asks for another.
+- **Assumption**: an open step repeats its start as `endTime` (the model requires `endTime`).
+- Errors: NotFoundException for a missing app, branch or job where the operation declares it;
+  ListBranches and ListJobs declare no NotFoundException, so a missing app or branch there is
+  **assumed** to be BadRequestException.
 """
 
 from __future__ import annotations

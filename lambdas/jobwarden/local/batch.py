@@ -2,13 +2,31 @@
 
 moto's Batch runs each job in a Docker container or, told not to use Docker, ends it at once,
 and pages neither ListJobs nor DescribeJobQueues. This fill owns jobs (SubmitJob, ListJobs,
-DescribeJobs, TerminateJob, CancelJob) and pages ListJobs as Batch does (100 a page, or
-`maxResults` up to 1000). Job queues, compute environments and job definitions stay in moto,
-which SubmitJob reads them from; DescribeJobQueues stays unpaged there.
+DescribeJobs, TerminateJob, CancelJob). Job queues, compute environments and job definitions
+stay in moto, which SubmitJob reads them from; DescribeJobQueues stays unpaged there.
 
-Jobs move only forward, by `set_status`. `startedAt` is stamped on RUNNING, as Batch stamps
-it on the move from STARTING to RUNNING; `stoppedAt` when the job ends. An array job's
-children are `<parent>:<index>`; the parent's status and `statusSummary` follow them.
+Where each behaviour comes from (beyond what botocore's model allows):
+- ListJobs answers up to 1000 jobs a page, with or without `maxResults`: the model's
+  `maxResults` documentation ("When --job-status is used, Batch returns up to 1000 values";
+  "If neither parameter is used, then ListJobs returns up to 1000 results (jobs that are in
+  the RUNNING status)"), which also gives RUNNING as the status listed by default. Its summaries
+  carry no `startedAt` until a job runs. **Assumption**: a `maxResults` above 1000 gets pages of
+  1000 rather than an error.
+- DescribeJobs omits `startedAt` until a job runs, though the model marks it required: the CLI
+  example (aws/aws-cli, awscli/examples/batch/describe-jobs.rst, a SUBMITTED job) and Batch's
+  RUNNABLE state-change event sample (tests/events/README.md) both leave it out.
+  `startedAt` is stamped on the move from STARTING to RUNNING (the model's documentation of
+  `startedAt`), `stoppedAt` when the job ends.
+- TerminateJob ends a job in any active status as FAILED with the reason as `statusReason`
+  ("Jobs that are in the STARTING or RUNNING state are terminated, which causes them to
+  transition to FAILED. Jobs that have not progressed to the STARTING state are cancelled");
+  CancelJob ends only SUBMITTED, PENDING and RUNNABLE jobs and "still succeeds, even if no job
+  is cancelled" (both from the operations' documentation in the model). **Assumption**: both
+  take effect at once, though "A PENDING job is cancelled after all dependency jobs are
+  completed"; and TerminateJob on a job that has already ended succeeds and changes nothing.
+- Jobs move only forward, by `set_status`. An array job's children are `<parent>:<index>`; the
+  parent carries `statusSummary` (model). **Assumption**: the parent is PENDING once any child
+  has moved on, and ends SUCCEEDED or FAILED with its last child.
 """
 
 from __future__ import annotations
@@ -29,7 +47,7 @@ STATUS_ORDER = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
 QUEUED = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
 FINISHED = frozenset({"SUCCEEDED", "FAILED"})
 ALL_STATUSES = (*STATUS_ORDER, "SUCCEEDED", "FAILED")
-DEFAULT_PAGE_SIZE = 100  # ListJobs without maxResults
+DEFAULT_PAGE_SIZE = 1000  # ListJobs without maxResults (the model's documentation)
 MAX_PAGE_SIZE = 1000
 DESCRIBE_LIMIT = 100
 REASON_LIMIT = 1024
@@ -149,8 +167,9 @@ class BatchFill(ServiceFill):
         else:
             raise AwsError("ClientException", "Specify a job queue or an array job id")
         size = params.get("maxResults", DEFAULT_PAGE_SIZE)
-        if not 1 <= size <= MAX_PAGE_SIZE:
-            raise AwsError("ClientException", f"maxResults must be 1 to {MAX_PAGE_SIZE}")
+        if size < 1:
+            raise AwsError("ClientException", "maxResults must be at least 1")
+        size = min(size, MAX_PAGE_SIZE)  # assumption: a larger maxResults still pages 1000
         matching = [_summary(j) for j in jobs if j["status"] == status]
         try:
             summaries, token = page(matching, params.get("nextToken"), size)

@@ -3,6 +3,31 @@
 moto marks every build SUCCEEDED the first time BatchGetBuilds reads it, and its ListBuilds
 neither sorts nor pages. This fill owns builds (StartBuild, ListBuilds, BatchGetBuilds,
 StopBuild); projects stay in moto, which the builds read their settings from.
+
+Where each behaviour comes from (beyond what botocore's model allows):
+- StopBuild on a running build ends it STOPPED, the running phase closed STOPPED and a
+  COMPLETED phase opened: the AWS CLI's published example (aws/aws-cli,
+  awscli/examples/codebuild/stop-build.rst). On a build that has already ended it answers the
+  build with its final status, unchanged, not an error: CodeBuild User Guide, "Stop builds in
+  AWS CodeBuild"
+  (https://docs.aws.amazon.com/codebuild/latest/userguide/stop-build.html#stop-build-cli):
+  "If CodeBuild cannot successfully stop the build (for example, if the build is already
+  complete), the buildStatus value in the build object in the output is the final build status".
+- ListBuilds pages 100 ids: the model's `nextToken` documentation ("if there are more than 100
+  items in the list, only the first 100 items are returned").
+- **Assumption**: ListBuilds orders by start time (newest first unless `sortOrder` says
+  ASCENDING). The model says "in ascending order by build ID"; build ids are
+  `<project>:<uuid>`, so that order is not stated to follow time, and the CLI example's two
+  pages (awscli/examples/codebuild/list-builds.rst) are not one alphabetical run.
+- **Assumption** (switch `sort_order_with_token`): ListBuilds accepts `sortOrder` together with
+  `nextToken`, as the CLI example does (list-builds.rst sends `--sort-order ASCENDING` again
+  with `--next-token`). Its sibling ListBuildsForProject refuses the pair with
+  InvalidInputException "Sort order can't be specified when passing a nextToken"
+  (aws/aws-cli#5863, and that operation's model documentation); ListBuilds' own documentation
+  is silent. Set the switch False to answer that refusal instead.
+- **Assumption**: empty lists are left out of answers (ListBuilds `ids`, BatchGetBuilds
+  `buildsNotFound`; the model's lists have `min` 1), though the published BatchGetBuilds
+  example sends `"buildsNotFound": []`: AWS may send either.
 """
 
 from __future__ import annotations
@@ -33,10 +58,14 @@ PHASE_ORDER = (
 )
 PAGE_SIZE = 100
 BATCH_LIMIT = 100
+SORT_ORDER_WITH_TOKEN = "Sort order can't be specified when passing a nextToken"
 
 
 class CodeBuildFill(ServiceFill):
     service = "codebuild"
+    # Assumption (see the module's docstring): True accepts `sortOrder` with `nextToken`,
+    # False refuses the pair as ListBuildsForProject does (aws/aws-cli#5863).
+    sort_order_with_token: bool = True
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -86,6 +115,8 @@ class CodeBuildFill(ServiceFill):
         return {"build": build}
 
     def list_builds(self, params: dict[str, Any], region: str) -> dict[str, Any]:
+        if not self.sort_order_with_token and "sortOrder" in params and "nextToken" in params:
+            raise AwsError("InvalidInputException", SORT_ORDER_WITH_TOKEN)
         newest_first = params.get("sortOrder", "DESCENDING") == "DESCENDING"
         ordered = sorted(
             self.builds[region].values(),
@@ -108,10 +139,10 @@ class CodeBuildFill(ServiceFill):
         build = self.builds[region].get(params["id"])
         if build is None:
             raise AwsError("ResourceNotFoundException", f"Build {params['id']} does not exist")
-        if build["buildStatus"] != "IN_PROGRESS":
-            # Real CodeBuild refuses to stop a build that has ended.
-            raise AwsError("InvalidInputException", f"Build {params['id']} is not in progress")
-        self._complete(build, "STOPPED")
+        if build["buildStatus"] == "IN_PROGRESS":
+            self._complete(build, "STOPPED")
+        # An ended build is answered with its final status (CodeBuild User Guide, "Stop builds
+        # in AWS CodeBuild"), not refused.
         return {"build": build}
 
     # --- controls for tests and the demo ----------------------------------------------------

@@ -4,22 +4,44 @@ moto 5 has no batch builds at all. This fill owns them (StartBuildBatch, ListBui
 BatchGetBuildBatches, StopBuildBatch, RetryBuildBatch); projects stay in moto, which the
 batches read their settings from.
 
-What it emulates, where the API reference leaves room:
+Where each behaviour comes from (beyond what botocore's model allows). "CLI example" means the
+AWS CLI's published example output, aws/aws-cli `awscli/examples/codebuild/<command>.rst`:
 - A batch starts in SUBMITTED with one build group, DOWNLOAD_SOURCE (the batchspec
-  download). `advance` moves it through DOWNLOAD_BATCHSPEC, IN_PROGRESS (which starts the
-  batch's own build groups, `build1`...) and COMBINE_ARTIFACTS; `finish` ends it.
-- StopBuildBatch ends a running batch as STOPPED at once (the real one may take a while);
-  on a batch that has ended it answers InvalidInputException.
-- RetryBuildBatch takes a batch that ended FAILED, FAULT, TIMED_OUT or STOPPED (anything
-  else: InvalidInputException). The batch keeps its id, start time and number; it goes back
-  IN_PROGRESS with a new IN_PROGRESS phase appended after its ended phase (DOWNLOAD_BATCHSPEC
-  if the batchspec never downloaded), and each build group it reruns (every group for
-  RETRY_ALL_BUILDS, the ones that did not succeed for RETRY_FAILED_BUILDS) moves its current
-  build to `priorBuildSummaryList` and starts a new one. The same idempotency token within
-  five minutes answers the batch again without retrying; with other parameters, it is a
-  parameter mismatch (InvalidInputException).
-- ListBuildBatches honours `filter.status`, sorts by start time and pages 100 ids (or
-  `maxResults`) at a time.
+  download); `advance` moves it through DOWNLOAD_BATCHSPEC, IN_PROGRESS (which starts the
+  batch's own build groups, `build1`...) and COMBINE_ARTIFACTS; `finish` ends it with a final
+  phase named after its status (FAILED for FAILED, FAULT and TIMED_OUT, the model's only
+  ended phase types). Phases and groups: CLI examples batch-get-build-batches (a SUCCEEDED
+  batch) and stop-build-batch.
+- StopBuildBatch on a running batch answers it STOPPED at once (`complete`, a STOPPED phase
+  after the IN_PROGRESS one closed STOPPED) while its member builds are still IN_PROGRESS or
+  PENDING in that answer: CLI example stop-build-batch. **Assumption**: the members end
+  STOPPED only when a test calls `settle` (AWS does not say how long they take).
+- StopBuildBatch on a batch that has ended answers the batch with its final status, unchanged,
+  not an error: CodeBuild User Guide, "Stop a batch build in AWS CodeBuild"
+  (https://docs.aws.amazon.com/codebuild/latest/userguide/stop-batch-build.html): "If CodeBuild
+  cannot successfully stop the batch build (for example, if the batch build is already
+  complete), the buildBatchStatus value in the buildBatch object in the output is the final
+  build status".
+- RetryBuildBatch keeps the batch's id, start time and number; the phase it ended with is closed
+  with phaseStatus RETRY and a new SUBMITTED phase opens, the batch IN_PROGRESS again, its
+  build groups as they were: CLI example retry-build-batch (`... IN_PROGRESS (CLIENT_ERROR),
+  FAILED (RETRY), SUBMITTED`). **Assumption**: the groups it reruns (every group for
+  RETRY_ALL_BUILDS, those that did not succeed for RETRY_FAILED_BUILDS; the batchspec download
+  instead if it never succeeded) move their build to `priorBuildSummaryList` and start a new
+  one when `advance` takes the batch on to DOWNLOAD_BATCHSPEC or IN_PROGRESS.
+- RetryBuildBatch takes a batch that ended FAILED, FAULT or TIMED_OUT, and refuses a running
+  or succeeded one: "Only batch builds that have failed can be retried" (API reference and
+  model). **Assumption** (switch `retry_stopped`): a STOPPED batch counts as failed and is
+  retried; set False to refuse it like a succeeded one. **Assumption**: a refusal is
+  InvalidInputException (the model's only declared client error besides not found).
+- **Assumption**: without `retryType` (optional in the model, no default documented) every
+  build is rerun.
+- The idempotency token is valid for five minutes, and the same token with other parameters
+  is a parameter mismatch (InvalidInputException): the model's `idempotencyToken`
+  documentation and the User Guide, "Retry a build in AWS CodeBuild". Within those five
+  minutes the same request answers the batch again without retrying it.
+- ListBuildBatches honours `filter.status` and pages 100 ids (or `maxResults`, at most 100:
+  the model). **Assumption**: ids are ordered by start time (the model says "by identifier").
 """
 
 from __future__ import annotations
@@ -37,7 +59,7 @@ from jobwarden.local.codebuild import CodeBuildFill, _close, _environment_overri
 from jobwarden.local.emulator import ACCOUNT_ID, AwsError, Emulator, Handler, ServiceFill, page
 
 PHASE_ORDER = ("SUBMITTED", "DOWNLOAD_BATCHSPEC", "IN_PROGRESS", "COMBINE_ARTIFACTS")
-RETRYABLE = frozenset({"FAILED", "FAULT", "TIMED_OUT", "STOPPED"})
+FAILED_STATUSES = frozenset({"FAILED", "FAULT", "TIMED_OUT"})
 DOWNLOAD_GROUP = "DOWNLOAD_SOURCE"
 PAGE_SIZE = 100
 BATCH_LIMIT = 100
@@ -47,6 +69,9 @@ TOKEN_LIFETIME = timedelta(minutes=5)  # RetryBuildBatch's idempotency token
 class CodeBuildBatchFill(ServiceFill):
     service = "codebuild"
     name = "codebuild-batch"
+    # Assumption (see the module's docstring): True retries a STOPPED batch as a failed one,
+    # False refuses it ("Only batch builds that have failed can be retried").
+    retry_stopped: bool = True
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -55,6 +80,8 @@ class CodeBuildBatchFill(ServiceFill):
         # (region, token) -> (first use, batch id, retry type)
         self.tokens: dict[tuple[str, str], tuple[datetime, str, str]] = {}
         self.retries = 0  # retries actually performed, for tests of idempotency
+        # batch id -> the groups a retry reruns once the batch moves on from SUBMITTED
+        self.reruns: dict[str, list[dict[str, Any]]] = {}
 
     def operations(self) -> dict[str, Handler]:
         return {
@@ -141,10 +168,11 @@ class CodeBuildBatchFill(ServiceFill):
         }
 
     def stop_build_batch(self, params: dict[str, Any], region: str) -> dict[str, Any]:
+        """STOPPED at once, its builds left stopping; an ended batch answered as it is."""
         batch = self._get(params["id"], region)
-        if batch["buildBatchStatus"] != "IN_PROGRESS":
-            raise AwsError("InvalidInputException", f"Build batch {params['id']} is not running")
-        self._complete(batch, "STOPPED")
+        if batch["buildBatchStatus"] == "IN_PROGRESS":
+            self._complete(batch, "STOPPED", end_builds=False)
+            self.reruns.pop(batch["id"], None)
         return {"buildBatch": batch}
 
     def retry_build_batch(self, params: dict[str, Any], region: str) -> dict[str, Any]:
@@ -161,22 +189,26 @@ class CodeBuildBatchFill(ServiceFill):
                 if used[1:] != (params["id"], retry_type):
                     raise AwsError("InvalidInputException", "idempotency token parameter mismatch")
                 return {"buildBatch": batch}
-        if batch["buildBatchStatus"] not in RETRYABLE:
+        if not self._retryable(batch["buildBatchStatus"]):
             raise AwsError(
                 "InvalidInputException", "Only batch builds that have failed can be retried"
             )
-        self._restart(batch, retry_type, region)
+        self._restart(batch, retry_type)
         if token is not None:
             self.tokens[(region, token)] = (now, params["id"], retry_type)
         return {"buildBatch": batch}
+
+    def _retryable(self, status: str) -> bool:
+        return status in FAILED_STATUSES or (status == "STOPPED" and self.retry_stopped)
 
     # --- controls for tests and the demo ----------------------------------------------------
 
     def advance(self, batch_id: str, phase: str, builds: int = 1) -> dict[str, Any]:
         """Move a running batch on to `phase` at the emulator's current time.
 
-        Reaching IN_PROGRESS ends the batchspec download and starts `builds` build groups;
-        reaching COMBINE_ARTIFACTS ends the builds still running as SUCCEEDED.
+        Reaching IN_PROGRESS ends the batchspec download and starts `builds` build groups (or,
+        after a retry, reruns the groups the retry chose); reaching COMBINE_ARTIFACTS ends the
+        builds still running as SUCCEEDED.
         """
         batch, region = self._find(batch_id)
         if batch["buildBatchStatus"] != "IN_PROGRESS":
@@ -188,6 +220,12 @@ class CodeBuildBatchFill(ServiceFill):
         batch["phases"].append({"phaseType": phase, "startTime": now})
         batch["currentPhase"] = phase
         groups = batch["buildGroups"]
+        rerun = self.reruns.get(batch_id, [])
+        # A retry reruns the batchspec download on its first move, its builds on IN_PROGRESS.
+        if rerun and (rerun[0] is groups[0] or phase != "DOWNLOAD_BATCHSPEC"):
+            for group in self.reruns.pop(batch_id):
+                group.setdefault("priorBuildSummaryList", []).append(group["currentBuildSummary"])
+                group["currentBuildSummary"] = self._new_build(batch["projectName"], region)
         if PHASE_ORDER.index(phase) >= PHASE_ORDER.index("IN_PROGRESS") and len(groups) == 1:
             _end_running(groups, "SUCCEEDED")
             groups.extend(
@@ -209,34 +247,43 @@ class CodeBuildBatchFill(ServiceFill):
         if batch["buildBatchStatus"] != "IN_PROGRESS":
             raise ValueError(f"batch {batch_id} has already finished")
         self._complete(batch, status)
+        self.reruns.pop(batch_id, None)
+        return batch
+
+    def settle(self, batch_id: str) -> dict[str, Any]:
+        """End the builds a StopBuildBatch left running or pending, as STOPPED."""
+        batch, _ = self._find(batch_id)
+        if batch["buildBatchStatus"] != "STOPPED":
+            raise ValueError(f"batch {batch_id} is not stopped")
+        _end_running(batch["buildGroups"], "STOPPED")
         return batch
 
     # --- state ------------------------------------------------------------------------------
 
-    def _complete(self, batch: dict[str, Any], status: str) -> None:
+    def _complete(self, batch: dict[str, Any], status: str, end_builds: bool = True) -> None:
         now = self.now()
         _close(batch["phases"][-1], now, status)
         ended = status if status in ("SUCCEEDED", "STOPPED") else "FAILED"
         batch["phases"].append({"phaseType": ended, "startTime": now})
-        _end_running(batch["buildGroups"], status)
+        if end_builds:
+            _end_running(batch["buildGroups"], status)
         batch.update(currentPhase=ended, buildBatchStatus=status, endTime=now, complete=True)
 
-    def _restart(self, batch: dict[str, Any], retry_type: str, region: str) -> None:
+    def _restart(self, batch: dict[str, Any], retry_type: str) -> None:
+        """Back to SUBMITTED after its ended phase, closed RETRY (the CLI example); the groups
+        to rerun start again when `advance` moves the batch on."""
         now = self.now()
-        _close(batch["phases"][-1], now, batch["buildBatchStatus"])
+        _close(batch["phases"][-1], now, "RETRY")
+        _end_running(batch["buildGroups"], "STOPPED")  # what a stop left stopping is over
         download, *builds = batch["buildGroups"]
         downloaded = download["currentBuildSummary"]["buildStatus"] == "SUCCEEDED"
-        rerun = (
+        self.reruns[batch["id"]] = (
             [g for g in builds if retry_type == "RETRY_ALL_BUILDS" or _failed(g)]
             if downloaded
             else [download]
         )
-        for group in rerun:
-            group.setdefault("priorBuildSummaryList", []).append(group["currentBuildSummary"])
-            group["currentBuildSummary"] = self._new_build(batch["projectName"], region)
-        phase = "IN_PROGRESS" if downloaded else "DOWNLOAD_BATCHSPEC"
-        batch["phases"].append({"phaseType": phase, "startTime": now})
-        batch.update(currentPhase=phase, buildBatchStatus="IN_PROGRESS", complete=False)
+        batch["phases"].append({"phaseType": "SUBMITTED", "startTime": now})
+        batch.update(currentPhase="SUBMITTED", buildBatchStatus="IN_PROGRESS", complete=False)
         batch.pop("endTime", None)
         self.retries += 1
 
@@ -267,7 +314,7 @@ def _failed(group: dict[str, Any]) -> bool:
 
 def _end_running(groups: list[dict[str, Any]], status: str) -> None:
     for group in groups:
-        if group["currentBuildSummary"]["buildStatus"] == "IN_PROGRESS":
+        if group["currentBuildSummary"]["buildStatus"] in ("IN_PROGRESS", "PENDING"):
             group["currentBuildSummary"]["buildStatus"] = status
 
 
@@ -291,8 +338,8 @@ DEMO_POLICIES: dict[str, dict[str, Any]] = {
 def seed_demo(emulator: Emulator, clients: Clients, now: datetime) -> dict[str, str]:
     """A batch running 3 hours against a 90-minute limit, and a healthy one.
 
-    The stuck batch is stopped by the first enforce sweep (StopBuildBatch ends it at once)
-    and retried by the next enforce sweep.
+    The stuck batch is stopped by the first enforce sweep (StopBuildBatch answers it STOPPED
+    at once) and retried by the next enforce sweep.
     """
     codebuild = clients.client("codebuild")
     fill: CodeBuildBatchFill = emulator.fill("codebuild-batch")

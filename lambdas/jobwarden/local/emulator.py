@@ -112,6 +112,8 @@ class Emulator:
         self.calls.append((model.service_model.service_name, model.name))
         if model.input_shape is not None:
             validate_parameters(params, model.input_shape)
+            if (refused := refuse_enum_values(model, params)) is not None:
+                return refused
         try:
             body = copy.deepcopy(handler(copy.deepcopy(params), region))
         except AwsError as error:
@@ -123,6 +125,50 @@ class Emulator:
             except ParamValidationError as error:
                 raise ContractError(f"{model.name} response breaks the model: {error}") from None
         return _wire(200, _to_wire(body, model.output_shape), {})
+
+
+def refuse_enum_values(model: OperationModel, params: dict[str, Any]) -> Any:
+    """The service's refusal of a request member outside its enum, or None when all are in it.
+
+    botocore's client checks types but not enum values; the services check them (a
+    `retryType` of "RETRY" is refused, not taken as some retry). The error is the one every
+    AWS API reference lists among its Common Errors, "ValidationException: The input fails to
+    satisfy the constraints specified by an AWS service" (HTTP 400), with the message those
+    services write for a constraint. **Assumption**: CodeBuild, Glue, Batch and Amplify answer
+    this code for an enum; some may answer their own client error (Batch's ClientException,
+    Amplify's BadRequestException) instead. Only requests are checked: responses carry values
+    the model does not list (the CLI's retry-build-batch example shows phaseStatus RETRY and
+    CLIENT_ERROR, outside StatusType).
+    """
+    if model.input_shape is None:
+        return None
+    bad = list(_outside_enum(params, model.input_shape, ""))
+    if not bad:
+        return None
+    errors = "; ".join(
+        f"Value '{value}' at '{path}' failed to satisfy constraint: "
+        f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+        for path, value, allowed in bad
+    )
+    count = f"{len(bad)} validation error{'s' if len(bad) > 1 else ''} detected"
+    return _error_response(model, AwsError("ValidationException", f"{count}: {errors}"))
+
+
+def _outside_enum(value: Any, shape: Shape, path: str) -> Iterator[tuple[str, Any, list[str]]]:
+    """(member path, value, allowed values) of every enum member whose value is not allowed."""
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        for key, item in value.items():
+            if key in shape.members:
+                inner = f"{path}.{key}" if path else key
+                yield from _outside_enum(item, shape.members[key], inner)
+    elif isinstance(shape, ListShape) and isinstance(value, list):
+        for index, item in enumerate(value, 1):
+            yield from _outside_enum(item, shape.member, f"{path}.{index}.member")
+    elif isinstance(shape, MapShape) and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _outside_enum(item, shape.value, f"{path}.{key}")
+    elif shape.type_name == "string" and getattr(shape, "enum", None) and value not in shape.enum:
+        yield path, value, list(shape.enum)
 
 
 # Stand-ins for an omitted required member while the response is checked, by shape type.

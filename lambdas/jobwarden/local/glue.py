@@ -8,12 +8,35 @@ from moto:
 - its runs move on through the process-wide `moto_api.state_manager` (default: SUCCEEDED on
   the first read). "glue::job_run" with `{"progression": "manual", "times": N}` moves every
   run in the process one state on every N reads (STARTING, RUNNING, SUCCEEDED), never WAITING;
-- its GetJobRuns answers oldest first (Glue: newest first, which the adapter relies on to stop
-  paging), and every run carries a CompletedOn and an ExecutionTime of 123 while it runs.
+- its GetJobRuns answers oldest first, and every run carries a CompletedOn and an
+  ExecutionTime of 123 while it runs.
 
 Writing our stop into moto's run objects would still leave every read to be rewritten, so the
 runs live here. Runs never move on their own (no TIMEOUT either): `advance` and `finish` move
-them. What the fill assumes where Glue's documentation is silent is marked below.
+them.
+
+Where each behaviour comes from (beyond what botocore's model allows):
+- A run starts STARTING; past the job's MaxConcurrentRuns it is WAITING when the run asks for
+  job run queuing and refused with ConcurrentRunsExceededException when it does not: the
+  model's documentation of `JobRunQueuingEnabled` ("If false or not populated, the job run will
+  not be considered for queueing") and of JobRunState, and StartJobRun's declared errors.
+  **Assumption**: moto keeps no job-level queuing setting, so only the run's own counts.
+- GetJobRuns answers newest first: the model ("returns the job runs in chronological order,
+  with the newest jobs returned first"). **Assumption**: 100 runs a page without MaxResults
+  (Glue documents no default).
+- BatchStopJobRun moves active runs to STOPPING and lists them in `SuccessfulSubmissions`:
+  the CLI example (aws/aws-cli, awscli/examples/glue/batch-stop-job-run.rst) and Glue's
+  "Job Run Status" STOPPING event sample (tests/events/README.md). **Assumption**: every other
+  id is an entry of `Errors` with ErrorCode EntityNotFoundException (unknown run) or
+  InvalidInputException (ended run); Glue does not document these codes.
+- Run fields as the CLI examples show them (get-job-run.rst, get-job-runs.rst): Attempt 0,
+  Arguments (the job's DefaultArguments under the run's), PredecessorRuns, Timeout (the job's,
+  else 2880 minutes, the model's default for Glue 4.0 and earlier), LogGroupName, GlueVersion,
+  WorkerType and NumberOfWorkers or MaxCapacity. **Assumption**: ExecutionTime is 0 while a
+  run is active and, once it ends, the seconds since it entered RUNNING ("the amount of time
+  (in seconds) that the job run consumed resources", model); CompletedOn only once it ends.
+- **Assumption**: WAITING and STARTING may alternate; once RUNNING a run stays RUNNING until it
+  ends (`advance` enforces this).
 """
 
 from __future__ import annotations
@@ -30,7 +53,7 @@ from jobwarden.local.emulator import ACCOUNT_ID, AwsError, Emulator, Handler, Se
 
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
 ENDED_STATES = frozenset({"STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT", "ERROR", "EXPIRED"})
-PAGE_SIZE = 100  # GetJobRuns without MaxResults (Glue does not document its default)
+PAGE_SIZE = 100  # GetJobRuns without MaxResults: assumed (Glue does not document its default)
 DEFAULT_TIMEOUT_MINUTES = 2880  # Glue 4.0 and earlier, per the Timeout field's doc string
 QUEUED_DETAIL = "Job run is waiting for resources: the job's MaxConcurrentRuns is reached"
 
