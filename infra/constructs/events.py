@@ -13,6 +13,7 @@ the Scheduler role; stopping stays with the service's own sweep function.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as eventbridge
@@ -65,6 +66,25 @@ def subscriptions(
             if detail_type not in known:
                 known.append(detail_type)
     return {source: tuple(by_source[source]) for source in sorted(by_source)}
+
+
+def detail_filters(
+    services: Iterable[str], adapters: Mapping[str, type[ServiceAdapter]] = REGISTRY
+) -> dict[str, Mapping[str, Any]]:
+    """EventBridge source -> the `detail` pattern its rule adds, where the deployed
+    services' adapters of that source declare one (they must agree)."""
+    found: dict[str, list[Mapping[str, Any]]] = {}
+    for service in sorted(set(services)):
+        adapter = adapters[service]
+        for source in dict.fromkeys(source for source, _ in adapter.events):
+            found.setdefault(source, []).append(getattr(adapter, "events_detail", {}))
+    filters: dict[str, Mapping[str, Any]] = {}
+    for source, details in found.items():
+        if any(detail != details[0] for detail in details):
+            raise SubscriptionError(f"{source}: adapters declare different detail patterns")
+        if details[0]:
+            filters[source] = details[0]
+    return filters
 
 
 class EventsFunction(Construct):
@@ -127,13 +147,16 @@ class EventsFunction(Construct):
         self.handler.acknowledge_findings()
 
         self.rules: dict[str, eventbridge.Rule] = {}
+        details = detail_filters(services, adapters)
         for source, detail_types in self.subscriptions.items():
             self.rules[source] = eventbridge.Rule(
                 self,
                 construct_name(source),
                 description=f"jobwarden: {source} job state changes to the events function",
                 event_pattern=eventbridge.EventPattern(
-                    source=[source], detail_type=list(detail_types)
+                    source=[source],
+                    detail_type=list(detail_types),
+                    detail=dict(details[source]) if source in details else None,
                 ),
                 targets=[
                     targets.LambdaFunction(

@@ -63,20 +63,32 @@ def estimate_cost(
     return None if rate is None else rate * run_seconds / 3600
 
 
-# Glue, per DPU-hour, us-east-1: $0.44 standard; the Flex execution class is $0.29
-# (https://aws.amazon.com/glue/pricing/, read 2026-11-23 through a mirror of that page).
-GLUE_RATES = {"glue:dpu": 0.44, "glue:dpu-flex": 0.29}
-GLUE_WORKER_DPUS = {
-    "G.025X": 0.25,
-    "G.1X": 1.0,
-    "G.2X": 2.0,
-    "G.4X": 4.0,
-    "G.8X": 8.0,
-    "G.12X": 12.0,
-    "G.16X": 16.0,
-    "R.1X": 1.0,
-    "R.2X": 2.0,
-    "Z.2X": 2.0,
+# Glue, us-east-1, for Glue 5.1 and earlier: $0.44 per DPU-hour standard, $0.29 for the Flex
+# execution class (https://aws.amazon.com/glue/pricing/, read 2026-11-23 through a mirror of
+# that page); memory-optimized R workers $0.52 per M-DPU-hour and Ray (Z.2X) workers $0.44
+# per M-DPU-hour (the same page, read through two third-party copies of its price table).
+GLUE_RATES = {
+    "glue:dpu": 0.44,
+    "glue:dpu-flex": 0.29,
+    "glue:m-dpu": 0.52,
+    "glue:m-dpu-ray": 0.44,
+}
+# Units of each worker type: G workers in DPUs, R workers in memory-optimized DPUs (M-DPU,
+# 4 vCPU and 32 GB), Ray's Z.2X in 2 M-DPU ("AWS Glue worker types" and "Accounting for
+# workers in Ray jobs", AWS Glue developer guide).
+GLUE_WORKERS: dict[str, tuple[str, float]] = {
+    "G.025X": ("dpu", 0.25),
+    "G.1X": ("dpu", 1.0),
+    "G.2X": ("dpu", 2.0),
+    "G.4X": ("dpu", 4.0),
+    "G.8X": ("dpu", 8.0),
+    "G.12X": ("dpu", 12.0),
+    "G.16X": ("dpu", 16.0),
+    "R.1X": ("m-dpu", 1.0),
+    "R.2X": ("m-dpu", 2.0),
+    "R.4X": ("m-dpu", 4.0),
+    "R.8X": ("m-dpu", 8.0),
+    "Z.2X": ("m-dpu-ray", 2.0),
 }
 
 # AWS Fargate (Batch on Fargate), us-east-1, per vCPU-hour and per GB-hour
@@ -106,13 +118,23 @@ def glue_basis(
     number_of_workers: int | None,
     max_capacity: float | None,
     execution_class: str | None,
+    used_units: float | None = None,
 ) -> CostBasis | None:
-    """DPUs from the worker type and count, else from MaxCapacity; None if neither is known."""
-    key = "glue:dpu-flex" if execution_class == "FLEX" else "glue:dpu"
-    if worker_type and number_of_workers:
-        per_worker = GLUE_WORKER_DPUS.get(worker_type)
-        if per_worker is None:
-            return CostBasis(((f"glue:worker:{worker_type}", float(number_of_workers)),))
+    """What a Glue run is billed on, per hour of its run time.
+
+    `used_units` is the mean number of (M-)DPUs the run has actually used (from its
+    `DPUSeconds`), for runs billed on use; otherwise the units allocated: the worker type's
+    units times the workers, else MaxCapacity. None when neither is known.
+    """
+    unit, per_worker = GLUE_WORKERS.get(worker_type or "", ("dpu", 0.0))
+    if worker_type and worker_type not in GLUE_WORKERS and worker_type != "Standard":
+        return CostBasis(((f"glue:worker:{worker_type}", float(number_of_workers or 0)),))
+    key = f"glue:{unit}"
+    if unit == "dpu" and execution_class == "FLEX":
+        key = "glue:dpu-flex"
+    if used_units is not None:
+        return CostBasis(((key, used_units),))
+    if per_worker and number_of_workers:
         return CostBasis(((key, per_worker * number_of_workers),))
     if max_capacity:
         return CostBasis(((key, float(max_capacity)),))

@@ -146,10 +146,13 @@ class Watcher:
         """
         queued = Job(event.service, event.job_id, event.name, event.region, event.state, submitted)
         running = replace(queued, started_at=event.running_since or submitted)
+        # An event that does not name the job as policies do (Amplify's: app id, not name)
+        # counts every policy of the service.
+        unnamed = bool(event.details.get("name_unknown"))
         candidates = [
             deadline
             for policy in self.configuration.policies
-            if matches(replace(policy, tags={}), queued)
+            if matches(replace(policy, tags={}, names=("*",) if unnamed else policy.names), queued)
             for job in (queued, running)
             if (deadline := next_deadline(job, policy, self.configuration.settings.prices))
         ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from jobwarden.model import Job, Outcome, PendingRetry, Retry, RetryStarted, Settings
 from jobwarden.pricing import amplify_basis
 from jobwarden.services.amplify import AmplifyJobs
@@ -112,12 +111,6 @@ def test_retry_starts_a_retry_job_once_the_stopped_one_has_ended(clients, stub):
     amplify.assert_no_pending_responses()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapter bug (issue 9): describe_many re-parses the joined id with split('/', 2), so "
-    "a branch named feature/login (the model's pattern is (?s).+) is read as branch 'feature', "
-    "job 'login/3'",
-)
 def test_describe_reads_the_job_of_a_branch_named_with_a_slash(clients, stub):
     amplify = stub("amplify")
     amplify.add_response("get_job", sample("amplify", "GetJob", "amplify/get-job"), JOB_PARAMS)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from jobwarden.model import Job, Outcome, Settings
 from jobwarden.pricing import batch_basis
 from jobwarden.services.batch import BatchJobs
@@ -83,11 +82,5 @@ def test_terminate_job_sends_the_reason_and_reads_the_job_back(clients, stub):
     assert stop(clients, stub) in (Outcome.STOPPED, Outcome.STOP_REQUESTED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapter bug (issue 9): TerminateJob of a job not yet STARTING is a cancel that may "
-    "take effect later (TerminateJob/CancelJob documentation); read back still SUBMITTED, the "
-    "adapter records STOPPED instead of STOP_REQUESTED",
-)
 def test_a_job_still_submitted_after_terminate_job_is_a_stop_requested(clients, stub):
     assert stop(clients, stub) is Outcome.STOP_REQUESTED

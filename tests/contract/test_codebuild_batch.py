@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jobwarden.model import CostBasis, Job, Outcome, PendingRetry, Retry, RetryStarted, Settings
-from jobwarden.services.codebuild_batch import CodeBuildBatches, retry_token
+from jobwarden.services.codebuild_batch import (
+    RETRY_OF_VARIABLE,
+    CodeBuildBatches,
+    retry_token,
+    start_again_request,
+)
 
 from tests.contract.conftest import REGION, sample
 
@@ -67,6 +72,7 @@ def test_a_retried_batch_is_listed_as_queued_from_its_retry(clients, stub):
             tags={},
             cost_basis=SMALL,  # no build of the retry runs yet: one build's rate
             arn=f"arn:aws:codebuild:<region-ID>:<account-ID>:build-batch/{BATCH}",
+            attempt="2",  # the run after one ended phase: a decision on run 1 never stops it
         )
     ]
     assert jobs[0].queue_seconds(now) == 600
@@ -137,4 +143,42 @@ def test_retry_build_batch_of_the_stopped_batch(clients, stub):
     )
 
     assert adapter(clients).retry(pending, 1) == RetryStarted(BATCH)
+    codebuild.assert_no_pending_responses()
+
+
+def test_a_stopped_batch_retry_refused_is_started_again(clients, stub):
+    """Under the documented answer to RetryBuildBatch on a stopped batch ("Only batch builds
+    that have failed can be retried"), the batch is started again: stop-build-batch.rst's
+    batch read back, the refusal, then start-build-batch.rst's answer (a new batch id)."""
+    codebuild = stub("codebuild")
+    stopped = sample("codebuild", "StopBuildBatch", "codebuild/stop-build-batch")["buildBatch"]
+    started = sample("codebuild", "StartBuildBatch", "codebuild/start-build-batch")
+    codebuild.add_response("batch_get_build_batches", {"buildBatches": [stopped]}, {"ids": [BATCH]})
+    codebuild.add_client_error(
+        "retry_build_batch",
+        "InvalidInputException",
+        "Only batch builds that have failed can be retried",
+    )
+    request = start_again_request(stopped, retry_token(BATCH, 1))
+    assert request["projectName"] == "<project-name>"
+    assert request["idempotencyToken"] == retry_token(BATCH, 1)
+    assert {"name": RETRY_OF_VARIABLE, "value": BATCH, "type": "PLAINTEXT"} in request[
+        "environmentVariablesOverride"
+    ]
+    codebuild.add_response("start_build_batch", started, request)
+    pending = PendingRetry(
+        service="codebuild-batch",
+        region=REGION,
+        job_id=BATCH,
+        name="<project-name>",
+        retry_subject=f"codebuild-batch#{REGION}#{BATCH}",
+        retry=Retry("RETRY_FAILED_BUILDS", 1),
+        policy="batch-builds",
+        stopped_at=at("2020-10-21T16:56:05.152+00:00") + timedelta(minutes=1),
+    )
+
+    retried = adapter(clients).retry(pending, 1)
+    assert isinstance(retried, RetryStarted)
+    assert retried.job_id == started["buildBatch"]["id"]
+    assert "StartBuildBatch" in retried.note
     codebuild.assert_no_pending_responses()

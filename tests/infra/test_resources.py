@@ -21,7 +21,7 @@ from jobwarden.policies import parse_policy, parse_settings
 from jobwarden.services import REGISTRY
 from jobwarden.services.base import ServiceAdapter
 
-from infra.constructs.events import SubscriptionError, subscriptions
+from infra.constructs.events import SubscriptionError, detail_filters, subscriptions
 from infra.constructs.parameters import example_policy_document
 from tests.infra.conftest import Synth
 
@@ -297,7 +297,13 @@ def test_events_rules_come_from_the_registered_adapters(
             for r in synth.of_type("AWS::Events::Rule").values()
             if "EventPattern" in r["Properties"]
         ]
-        assert all(set(p) == {"source", "detail-type"} for p in patterns), patterns
+        for pattern in patterns:
+            (source,) = pattern["source"]
+            assert set(pattern) == {"source", "detail-type"} | (
+                {"detail"} if source in FILTERED else set()
+            )
+            if source in FILTERED:
+                assert pattern["detail"] == FILTERED[source]
         sources = [source for p in patterns for source in p["source"]]
         assert sorted(sources) == sorted(declared)  # one rule per source
         for pattern in patterns:
@@ -323,7 +329,30 @@ def test_events_rules_subscribe_these_detail_types(default_synth: Synth) -> None
         {"source": ["aws.codebuild"], "detail-type": ["CodeBuild Build State Change"]},
         {"source": ["aws.glue"], "detail-type": ["Glue Job Run Status", "Glue Job State Change"]},
     ]
-    assert all(set(p) == {"source", "detail-type"} for p in patterns), patterns
+    # Array children's events never reach the function: only Batch's rule filters its detail.
+    assert {p["source"][0]: p.get("detail") for p in patterns} == {
+        "aws.amplify": None,
+        "aws.batch": {"arrayProperties": {"index": [{"exists": False}]}},
+        "aws.codebuild": None,
+        "aws.glue": None,
+    }
+
+
+# The detail patterns the adapters declare (services/*.py), by source.
+FILTERED = {"aws.batch": {"arrayProperties": {"index": [{"exists": False}]}}}
+
+
+def test_adapters_sharing_a_source_must_agree_on_its_detail_pattern() -> None:
+    one = cast(
+        type[ServiceAdapter],
+        type("one", (), {"name": "one", "events": (("aws.x", "X"),), "events_detail": {"a": [1]}}),
+    )
+    other = cast(
+        type[ServiceAdapter], type("other", (), {"name": "other", "events": (("aws.x", "Y"),)})
+    )
+    assert detail_filters(["one"], {"one": one}) == {"aws.x": {"a": [1]}}
+    with pytest.raises(SubscriptionError, match=r"aws\.x"):
+        detail_filters(["one", "other"], {"one": one, "other": other})
 
 
 def fake_adapter(name: str, *events: tuple[str, str]) -> type[ServiceAdapter]:

@@ -11,7 +11,8 @@ from botocore.stub import Stubber
 from jobwarden.aws import Clients
 from jobwarden.local.amplify import AmplifyFill, create_app, start_job
 from jobwarden.model import Job, Outcome, PendingRetry, Retry, RetryStarted, Settings
-from jobwarden.services.amplify import MAX_JOB_AGE, AmplifyJobs
+from jobwarden.services.amplify import AmplifyJobs, parse_id, qualified_id
+from jobwarden.services.base import Unreadable
 
 from tests.integration.conftest import throttle
 
@@ -38,7 +39,7 @@ def start(account, app_id: str, ago: timedelta, *moves, branch: str = "main", no
 
 
 def job_status(account, qualified: str) -> dict:
-    app_id, branch, number = qualified.split("/")
+    app_id, branch, number = parse_id(qualified).values()
     return account.clients.client("amplify").get_job(appId=app_id, branchName=branch, jobId=number)[
         "job"
     ]
@@ -117,26 +118,146 @@ def test_lists_every_app_and_branch_across_pages(account):
     assert account.emulator.calls.count(("amplify", "ListJobs")) == 101 + 51
 
 
-def test_jobs_across_pages_and_listing_stops_past_the_oldest_possible_job(account):
+def test_a_job_pending_for_30_hours_is_listed_and_paging_ends_after_a_run_of_ended_jobs(
+    account, amplify
+):
+    """No age cut-off: the stuck job is found however old; reading stops after 50 ended
+    jobs in a row (here the oldest page, 100 jobs back, is never read)."""
     now = datetime.now(UTC)
     app = create_app(account.clients, "busy")
-    running = (MINUTE, "RUNNING")
     done = (MINUTE, "RUNNING"), (5 * MINUTE, "SUCCEED")
-    ancient = start(account, app, 30 * HOUR, running, now=now)  # past any possible job age
-    for n in range(40):
-        start(account, app, 27 * HOUR - n * 3 * MINUTE, *done, now=now)
-    old_but_active = start(account, app, MAX_JOB_AGE - 30 * MINUTE, running, now=now)
-    for n in range(60):
-        start(account, app, 23 * HOUR - n * 20 * MINUTE, *done, now=now)
-    recent = start(account, app, 30 * MINUTE, now=now)
+    for n in range(120):
+        start(account, app, 60 * HOUR - n * 10 * MINUTE, *done, now=now)
+    stuck = start(account, app, 30 * HOUR, now=now)  # PENDING ever since
+    behind = [start(account, app, 29 * HOUR - n * HOUR, now=now) for n in range(3)]
     account.emulator.calls.clear()
+
+    found = {job.job_id: job for job in adapter(account.clients).list_active(now)}
+
+    assert set(found) == {stuck, *behind}
+    assert found[stuck].queue_seconds(now) == pytest.approx(30 * 3600, abs=1)
+    assert account.emulator.calls.count(("amplify", "ListJobs")) == 2  # of three pages
+
+
+def test_a_running_job_behind_a_cancelled_queued_one_is_found(account, amplify):
+    now = datetime.now(UTC)
+    app = create_app(account.clients, "busy")
+    done = (MINUTE, "RUNNING"), (5 * MINUTE, "SUCCEED")
+    for n in range(60):
+        start(account, app, 50 * HOUR - n * 10 * MINUTE, *done, now=now)
+    running = start(account, app, 3 * HOUR, (MINUTE, "RUNNING"), now=now)
+    start(account, app, 2 * HOUR, (MINUTE, "CANCELLED"), now=now)  # queued, cancelled
+    pending = start(account, app, HOUR, now=now)
 
     found = {job.job_id for job in adapter(account.clients).list_active(now)}
 
-    assert found == {recent, old_but_active}
-    assert ancient not in found
-    assert account.emulator.calls.count(("amplify", "ListJobs")) == 2  # of three pages
-    assert account.emulator.calls.count(("amplify", "GetJob")) == 1  # only RUNNING jobs
+    assert found == {running, pending}
+
+
+@pytest.mark.parametrize(
+    "branch", ["main", "feature/login", "a/b/7", "release/2024/q1/", "/lead", "spaces and ünïcode"]
+)
+def test_job_ids_round_trip_any_branch_name(branch):
+    qualified = qualified_id("d1abc", branch, "42")
+    assert parse_id(qualified) == {"app_id": "d1abc", "branch": branch, "job_id": "42"}
+
+
+@pytest.mark.parametrize("bad", ["d1abc/main", "nope/main/1", "d1abc//1", "d1abc/main/x"])
+def test_what_is_not_a_job_id_is_refused(bad):
+    with pytest.raises(ValueError, match="not an Amplify job id"):
+        parse_id(bad)
+
+
+def test_a_branch_with_slashes_is_listed_re_read_stopped_and_read_back(account, amplify):
+    now = datetime.now(UTC)
+    app = create_app(account.clients, "storefront", branches=("main", "feature/login"))
+    job_id = start(account, app, HOUR, (MINUTE, "RUNNING"), branch="feature/login", now=now)
+    amplify_jobs = adapter(account.clients)
+
+    (listed,) = amplify_jobs.list_active(now)
+    assert (listed.job_id, listed.name) == (job_id, "storefront/feature/login")
+    assert listed.details == {"app_id": app, "branch": "feature/login", "job_id": "1"}
+    # Re-read by id alone, as index sweeps and deadline checks do.
+    again = amplify_jobs.describe(job_id, now)
+    assert again is not None
+    assert (again.name, again.started_at) == (listed.name, listed.started_at)
+    assert amplify_jobs.stop(again, "too long") is Outcome.STOPPED
+    assert amplify_jobs.read_back(again, "too long") is Outcome.STOPPED
+    assert job_status(account, job_id)["summary"]["status"] == "CANCELLING"
+
+
+def test_an_app_or_branch_that_cannot_be_read_is_reported_and_the_rest_listed():
+    """AccessDenied on one app's ListBranches, on one branch's ListJobs, and a branch deleted
+    between ListJobs and GetJob: each is one Unreadable; the stuck job elsewhere is listed."""
+    clients = Clients(default_region="us-east-1")
+    now = datetime.now(UTC)
+    apps = [_app("d1denied", "denied"), _app("d2ok", "ok")]
+    branches = [_branch("d2ok", "locked"), _branch("d2ok", "gone"), _branch("d2ok", "feature/x")]
+    running = _summary("RUNNING") | {"jobId": "3"}
+    stuck = _summary("PENDING") | {"jobId": "9", "startTime": now - 30 * HOUR}
+    with Stubber(clients.client("amplify")) as stub:
+        stub.add_response("list_apps", {"apps": apps})
+        stub.add_client_error("list_branches", "UnauthorizedException", "not this app", 401)
+        stub.add_response("list_branches", {"branches": branches})
+        stub.add_client_error("list_jobs", "UnauthorizedException", "not this branch", 401)
+        stub.add_response("list_jobs", {"jobSummaries": [running]})
+        stub.add_client_error("get_job", "NotFoundException", "branch deleted", 404)
+        stub.add_response("list_jobs", {"jobSummaries": [stuck]})
+        listed = list(adapter(clients).list_active(now))
+        stub.assert_no_pending_responses()
+    problems = [item for item in listed if isinstance(item, Unreadable)]
+    jobs = [item for item in listed if isinstance(item, Job)]
+    assert [p.subject for p in problems] == [
+        "amplify app d1denied (denied)",
+        "amplify app d2ok branch locked",
+        "amplify app d2ok branch gone",
+    ]
+    assert [j.job_id for j in jobs] == ["d2ok/feature/x/9"]
+
+
+def test_the_event_names_no_app_so_every_policy_of_the_service_sets_the_deadline():
+    """A policy scoped by app name still gets its deadline from an event that carries the
+    app id only; the check then re-reads the job under its real name."""
+    from jobwarden.index import MemoryIndex
+    from jobwarden.model import Policy
+    from jobwarden.policies import Configuration
+    from jobwarden.watch import Watcher
+
+    class Book:
+        def __init__(self) -> None:
+            self.at: dict[str, datetime] = {}
+
+        def covers(self, service: str) -> bool:
+            return True
+
+        def schedule(self, service, region, job_id, name, at) -> str:
+            self.at[job_id] = at
+            return "s"
+
+        def cancel(self, name: str) -> None: ...
+
+    started = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    policies = (
+        Policy("storefront", services=("amplify",), names=("storefront/*",), max_queue_minutes=30),
+    )
+    book = Book()
+    watcher = Watcher(MemoryIndex(), book, Configuration(Settings(), policies))
+    event = {
+        "id": "6fd17d5a-0c8b-4b3a-9b0e-2f1f0e1f2a3b",
+        "source": "aws.amplify",
+        "detail-type": "Amplify Deployment Status Change",
+        "region": "us-east-1",
+        "time": started.isoformat(),
+        "detail": {
+            "appId": "d1abc",
+            "branchName": "feature/login",
+            "jobId": "7",
+            "jobStatus": "STARTED",
+        },
+    }
+    reaction = watcher.handle(event, started)
+    assert reaction.job_id == "d1abc/feature/login/7"
+    assert book.at == {"d1abc/feature/login/7": started + timedelta(minutes=30)}
 
 
 def test_stop_then_a_repeat_refused_is_still_our_stop(account, amplify):
@@ -406,3 +527,44 @@ def _pending(job: Job) -> PendingRetry:
         stopped_at=datetime.now(UTC),
         details=job.details,
     )
+
+
+def _app(app_id: str, name: str) -> dict:
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    return {
+        "appId": app_id,
+        "appArn": f"arn:aws:amplify:us-east-1:123456789012:apps/{app_id}",
+        "name": name,
+        "description": "",
+        "repository": "",
+        "platform": "WEB",
+        "createTime": now,
+        "updateTime": now,
+        "environmentVariables": {},
+        "defaultDomain": f"{app_id}.amplifyapp.com",
+        "enableBranchAutoBuild": True,
+        "enableBasicAuth": False,
+    }
+
+
+def _branch(app_id: str, name: str, active_job: str = "") -> dict:
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    return {
+        "branchArn": f"arn:aws:amplify:us-east-1:123456789012:apps/{app_id}/branches/{name}",
+        "branchName": name,
+        "description": "",
+        "stage": "PRODUCTION",
+        "displayName": name,
+        "enableNotification": False,
+        "createTime": now,
+        "updateTime": now,
+        "environmentVariables": {},
+        "enableAutoBuild": True,
+        "customDomains": [],
+        "framework": "",
+        "activeJobId": active_job,
+        "totalNumberOfJobs": "0",
+        "enableBasicAuth": False,
+        "ttl": "5",
+        "enablePullRequestPreview": False,
+    }

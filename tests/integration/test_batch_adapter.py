@@ -14,6 +14,7 @@ from jobwarden.aws import Clients
 from jobwarden.local.batch import BatchFill, create_job_queue, register_job_definition
 from jobwarden.local.emulator import ContractError
 from jobwarden.model import Job, Outcome, Settings
+from jobwarden.services.base import Unreadable
 from jobwarden.services.batch import BatchJobs
 
 from tests.integration.conftest import throttle
@@ -190,6 +191,44 @@ def test_describe_job_queues_is_paginated():
                 )
         assert list(adapter(clients).list_active(datetime.now(UTC))) == []
         stub.assert_no_pending_responses()
+
+
+def test_a_queue_that_cannot_be_read_is_reported_and_the_next_still_listed():
+    clients = Clients(default_region="us-east-1")
+    queues = [_queue_detail("gone"), _queue_detail("q1")]
+    with Stubber(clients.client("batch")) as stub:
+        stub.add_response("describe_job_queues", {"jobQueues": queues})
+        stub.add_client_error("list_jobs", "ClientException", "jobQueue gone does not exist")
+        stub.add_response("list_jobs", {"jobSummaryList": [{"jobId": "job-1", "jobName": "a"}]})
+        for _status in ACTIVE[1:]:
+            stub.add_response("list_jobs", {"jobSummaryList": []})
+        stub.add_response("describe_jobs", {"jobs": [_detail("job-1", "RUNNABLE")]})
+        listed = list(adapter(clients).list_active(datetime.now(UTC)))
+        stub.assert_no_pending_responses()
+    assert isinstance(listed[0], Unreadable)
+    assert listed[0].subject == "batch job queue gone"
+    assert "does not exist" in listed[0].reason
+    assert [job.job_id for job in listed[1:]] == ["job-1"]
+
+
+def test_array_children_events_are_dropped_by_the_rule_and_the_function():
+    """The rule's detail pattern, read by moto's EventBridge pattern matcher: a job and an
+    array parent pass, a child (index 0 included) does not."""
+    import json
+
+    from moto.events.models import EventPattern
+
+    pattern = EventPattern.load(
+        json.dumps({"source": ["aws.batch"], "detail": BatchJobs.events_detail})
+    )
+
+    def passes(detail: dict) -> bool:
+        return bool(pattern.matches_event({"source": "aws.batch", "detail": detail}))
+
+    assert passes({"jobId": "job-1"})
+    assert passes({"jobId": "parent", "arrayProperties": {"size": 3}})
+    assert not passes({"jobId": "parent:0", "arrayProperties": {"index": 0}})
+    assert not passes({"jobId": "parent:2", "arrayProperties": {"index": 2}})
 
 
 def test_describe_jobs_in_chunks_of_100_and_list_jobs_follows_tokens():

@@ -407,9 +407,7 @@ def test_a_stopped_batch_the_service_will_not_retry_is_started_again(account, mo
     """Under the documented answer ("Only batch builds that have failed can be retried"),
     the stopped batch is started anew from its project, source version and overrides, and
     the new batch's attempts count against the original's."""
-    import jobwarden.local.codebuild_batch as fill_module
-
-    monkeypatch.setattr(fill_module, "RETRYABLE", frozenset({"FAILED"}))
+    account.emulator.fill("codebuild-batch").retry_stopped = False
     now = datetime.now(UTC)
     account.project("release-train")
     codebuild = account.clients.client("codebuild")

@@ -12,6 +12,8 @@ from botocore.stub import Stubber
 from jobwarden.aws import Clients
 from jobwarden.local.glue import GlueRunsFill, create_glue_job
 from jobwarden.model import Job, Outcome, Settings
+from jobwarden.pricing import estimate_cost
+from jobwarden.services.base import Unreadable
 from jobwarden.services.glue import GlueJobRuns, StopRefused
 
 from tests.integration.conftest import throttle
@@ -107,9 +109,119 @@ def test_run_settings_override_the_jobs_for_the_cost(account):
 
     jobs = {job.job_id: job for job in adapter(account.clients).list_active(now)}
 
-    assert jobs[flex].cost_basis.components == (("glue:dpu-flex", 4.0),)
+    # A Flex run is billed on what it uses: no estimate until it reports DPUSeconds.
+    assert jobs[flex].cost_basis is None
     assert jobs[default].cost_basis.components == (("glue:dpu", 20.0),)
     assert jobs[shell].cost_basis.components == (("glue:dpu", 0.0625),)
+
+
+def test_runs_billed_on_use_are_priced_on_the_dpu_seconds_they_report(account, fill):
+    """Flex and auto-scaling runs: DPUSeconds, not the most workers x wall time."""
+    now = datetime.now(UTC)
+    create_glue_job(
+        account.clients,
+        "scaling",
+        worker_type="G.2X",
+        workers=50,
+        max_concurrent_runs=3,
+        DefaultArguments={"--enable-auto-scaling": "true"},
+    )
+    scaling = start(account, "scaling", HOUR, now)
+    flex = start(account, "scaling", HOUR, now, ExecutionClass="FLEX")
+    fixed = start(account, "scaling", HOUR, now, Arguments={"--enable-auto-scaling": "false"})
+    for run_id in (scaling, flex, fixed):
+        move(fill, run_id, "RUNNING", now - HOUR)
+    glue = adapter(account.clients)
+    before = {job.job_id: job for job in glue.list_active(now)}
+    assert (before[scaling].cost_basis, before[flex].cost_basis) == (None, None)
+    assert before[fixed].cost_basis.components == (("glue:dpu", 100.0),)
+
+    fill.report_usage(scaling, 4 * 3600)  # 4 DPU-hours used in an hour of running
+    fill.report_usage(flex, 2 * 3600)
+    jobs = {job.job_id: job for job in adapter(account.clients).list_active(now)}
+
+    cost = {
+        run_id: estimate_cost(jobs[run_id].cost_basis, jobs[run_id].run_seconds(now), {})
+        for run_id in (scaling, flex, fixed)
+    }
+    assert cost[scaling] == pytest.approx(4 * 0.44)
+    assert cost[flex] == pytest.approx(2 * 0.29)
+    assert cost[fixed] == pytest.approx(100 * 0.44)
+
+
+@pytest.mark.parametrize(
+    ("worker_type", "key", "units"),
+    [("R.2X", "glue:m-dpu", 2.0), ("R.8X", "glue:m-dpu", 8.0), ("Z.2X", "glue:m-dpu-ray", 2.0)],
+)
+def test_memory_optimized_workers_are_priced_in_m_dpu(account, worker_type, key, units):
+    now = datetime.now(UTC)
+    create_glue_job(account.clients, "wide", worker_type=worker_type, workers=3)
+    start(account, "wide", HOUR, now)
+    (job,) = adapter(account.clients).list_active(now)
+    assert job.cost_basis.components == ((key, units * 3),)
+
+
+def test_a_run_without_started_on_does_not_end_the_listing():
+    """StartedOn is optional in the model: LastModifiedOn stands in (a later time, so the
+    run is never judged older than it is); a run with neither is reported on its own."""
+    clients = Clients(default_region="us-east-1")
+    now = datetime.now(UTC)
+    job = {"Name": "etl", "WorkerType": "G.1X", "NumberOfWorkers": 2}
+    runs = [
+        {"Id": "jr_1", "JobName": "etl", "JobRunState": "RUNNING", "LastModifiedOn": now - HOUR},
+        {"Id": "jr_2", "JobName": "etl", "JobRunState": "WAITING"},
+        {"Id": "jr_3", "JobName": "etl", "JobRunState": "RUNNING", "StartedOn": now - HOUR},
+    ]
+    with Stubber(clients.client("glue")) as glue, Stubber(clients.client("sts")) as sts:
+        glue.add_response("get_jobs", {"Jobs": [job]})
+        glue.add_response("get_job_runs", {"JobRuns": runs})
+        sts.add_response(
+            "get_caller_identity",
+            {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:role/x"},
+        )
+        glue.add_response("get_tags", {"Tags": {}})
+        listed = list(adapter(clients).list_active(now))
+    assert [getattr(item, "job_id", None) for item in listed] == ["jr_1", None, "jr_3"]
+    assert listed[0].run_seconds(now) == pytest.approx(3600, abs=1)
+    assert isinstance(listed[1], Unreadable)
+    assert "jr_2" in listed[1].subject
+
+
+@pytest.mark.parametrize("failing", ["get_job_runs", "get_tags"])
+def test_a_job_that_cannot_be_read_is_reported_and_the_rest_listed(failing):
+    """AccessDenied on one healthy job's GetJobRuns or GetTags: that job is an Unreadable,
+    and the stuck run of the next job is still listed."""
+    clients = Clients(default_region="us-east-1")
+    now = datetime.now(UTC)
+    jobs = [{"Name": "healthy"}, {"Name": "stuck"}]
+    running = {"JobRunState": "RUNNING", "StartedOn": now - 5 * HOUR}
+    with Stubber(clients.client("glue")) as glue, Stubber(clients.client("sts")) as sts:
+        glue.add_response("get_jobs", {"Jobs": jobs})
+        sts.add_response(
+            "get_caller_identity",
+            {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:role/x"},
+        )
+        if failing == "get_job_runs":
+            glue.add_client_error("get_job_runs", "AccessDeniedException", "not this job")
+        else:
+            glue.add_response(
+                "get_job_runs", {"JobRuns": [{**running, "Id": "jr_h", "JobName": "healthy"}]}
+            )
+            glue.add_client_error("get_tags", "AccessDeniedException", "not this job")
+        glue.add_response(
+            "get_job_runs", {"JobRuns": [{**running, "Id": "jr_s", "JobName": "stuck"}]}
+        )
+        glue.add_response("get_tags", {"Tags": {"team": "data"}})
+        listed = list(adapter(clients).list_active(now))
+        glue.assert_no_pending_responses()
+    assert isinstance(listed[0], Unreadable)
+    assert listed[0].subject == "glue job healthy"
+    assert "not this job" in listed[0].reason
+    assert (listed[1].job_id, listed[1].tags) == ("jr_s", {"team": "data"})
+
+
+def test_glue_starts_are_not_evented():
+    assert GlueJobRuns.events_announce_starts is False
 
 
 def test_pages_through_jobs_and_runs_and_stops_past_the_oldest_possible_run(

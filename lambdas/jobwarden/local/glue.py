@@ -171,6 +171,14 @@ class GlueRunsFill(ServiceFill):
         self._move(run, state)
         return run
 
+    def report_usage(self, run_id: str, dpu_seconds: float) -> dict[str, Any]:
+        """Set the DPU-seconds a Flex or auto-scaling run reports having used (`DPUSeconds`,
+        JobRun in botocore's glue model; whether Glue updates it while the run is active is
+        not documented: tests set it either way)."""
+        run = self._find(run_id)
+        run["DPUSeconds"] = float(dpu_seconds)
+        return run
+
     def finish(self, run_id: str, state: str = "SUCCEEDED") -> dict[str, Any]:
         """End a run (a stopping one too) in `state`, at the emulator's current time."""
         if state not in ENDED_STATES:

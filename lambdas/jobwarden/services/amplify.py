@@ -3,8 +3,9 @@ StartJob (jobType RETRY)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,24 +16,37 @@ from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome, PendingRetry, RetryStarted
 from jobwarden.pricing import amplify_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, error_code
+from jobwarden.services.base import Grant, ServiceAdapter, Unreadable, error_code, isolable
 
-# A build times out after at most 120 minutes, but Amplify documents no limit on how long a
-# job waits for a build instance (behind the branch's running job, or the account's quota of
-# concurrent jobs). So listing a branch newest first stops only a day back: far past any build,
-# and a job still queued after a day has been seen by every sweep of that day.
-MAX_JOB_AGE = timedelta(hours=24)
 ACTIVE = frozenset({"PENDING", "PROVISIONING", "RUNNING"})
 QUEUED = frozenset({"PENDING", "PROVISIONING"})  # waiting for, or getting, a build instance
 ENDED = frozenset({"SUCCEED", "FAILED", "CANCELLED"})
 DEFAULT_COMPUTE_TYPE = "STANDARD_8GB"  # what Amplify builds on when the app sets no jobConfig
 APPS_PAGE, BRANCHES_PAGE, JOBS_PAGE = 100, 50, 50  # the largest page each list call allows
 REASON_LIMIT = 255  # StartJob's jobReason
+ENDED_RUN = JOBS_PAGE  # ended jobs in a row after which a branch holds no older active job
+APP_ID = re.compile(r"d[a-z0-9]+")  # AppId's pattern in botocore's amplify model
+JOB_ID = re.compile(r"[0-9]+")  # JobId's pattern
 
 
 def qualified_id(app_id: str, branch: str, job_id: str) -> str:
     """Amplify numbers jobs per branch, so jobwarden names a job by its app and branch too."""
     return f"{app_id}/{branch}/{job_id}"
+
+
+def parse_id(qualified: str) -> dict[str, str]:
+    """The app id, branch and job id of a `qualified_id`, for any branch name.
+
+    A branch name may hold any character, "/" included (`BranchName` is `(?s).+` in
+    botocore's amplify model; `feature/login` is ordinary), but an app id is `d[a-z0-9]+`
+    and a job id `[0-9]+` (same model): so the app id ends at the first "/" and the job id
+    starts after the last one, and everything between is the branch, whole.
+    """
+    app_id, _, rest = qualified.partition("/")
+    branch, _, job_id = rest.rpartition("/")
+    if not (APP_ID.fullmatch(app_id) and branch and JOB_ID.fullmatch(job_id)):
+        raise ValueError(f"not an Amplify job id: {qualified!r}")
+    return {"app_id": app_id, "branch": branch, "job_id": job_id}
 
 
 @register
@@ -66,7 +80,9 @@ class AmplifyJobs(ServiceAdapter):
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
         """STARTED, SUCCEED or FAILED. The event names the app by id only, so the index's
-        name is "<app id>/<branch>" until a listing reads the app's name."""
+        name is "<app id>/<branch>" until a listing reads the app's name, and `name_unknown`
+        tells the deadline step to count every policy whatever names it matches (a deadline
+        may come early, never late; the check re-reads the job under its real name)."""
         envelope = read_envelope(event)
         detail = envelope.detail
         app_id, branch = text(detail, "appId"), text(detail, "branchName")
@@ -79,6 +95,7 @@ class AmplifyJobs(ServiceAdapter):
             state=status,
             active=status not in ENDED,
             at=envelope.time,
+            details={"name_unknown": True},
         )
 
     def describe_many(
@@ -86,32 +103,65 @@ class AmplifyJobs(ServiceAdapter):
     ) -> dict[str, Job]:
         found: dict[str, Job] = {}
         for qualified in job_ids:
-            app_id, branch_name, job_id = qualified.split("/", 2)
-            details = {"app_id": app_id, "branch": branch_name, "job_id": job_id}
+            details = parse_id(qualified)
             try:
                 summary = self._get_job(details)["summary"]
                 if summary["status"] not in ACTIVE:
                     continue
-                app = self._client.get_app(appId=app_id)["app"]
-                branch = self._client.get_branch(appId=app_id, branchName=branch_name)["branch"]
+                app = self._client.get_app(appId=details["app_id"])["app"]
+                branch = self._client.get_branch(
+                    appId=details["app_id"], branchName=details["branch"]
+                )["branch"]
+                found[qualified] = self.to_job(app, branch, summary)
             except ClientError as error:
                 if error_code(error) != "NotFoundException":
                     raise
                 continue  # deleted with its branch or app
-            found[qualified] = self.to_job(app, branch, summary)
         return found
 
-    def list_active(self, now: datetime) -> Iterator[Job]:
-        oldest = now - MAX_JOB_AGE
-        for app in self._items("list_apps", "apps", APPS_PAGE):
-            for branch in self._items(
-                "list_branches", "branches", BRANCHES_PAGE, appId=app["appId"]
-            ):
-                yield from self._active_jobs(app, branch, oldest)
+    def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
+        """Every app, every branch, each branch's jobs newest first down to its active job.
 
-    def _active_jobs(
-        self, app: dict[str, Any], branch: dict[str, Any], oldest: datetime
-    ) -> Iterator[Job]:
+        No age cut-off: Amplify documents no limit on how long a job may wait for a build
+        instance, so a job PENDING for 30 hours must still be found. Instead each branch's
+        `activeJobId` (Branch, botocore's amplify model) bounds the listing (`_active_jobs`).
+        An app or branch that cannot be read is one Unreadable; the listing goes on.
+        """
+        for app in self._items("list_apps", "apps", APPS_PAGE):
+            try:
+                branches = list(
+                    self._items("list_branches", "branches", BRANCHES_PAGE, appId=app["appId"])
+                )
+            except ClientError as error:
+                if not isolable(error):
+                    raise
+                yield Unreadable(f"amplify app {app['appId']} ({app.get('name', '')})", str(error))
+                continue
+            for branch in branches:
+                try:
+                    jobs = list(self._active_jobs(app, branch))
+                except ClientError as error:
+                    if not isolable(error):
+                        raise
+                    subject = f"amplify app {app['appId']} branch {branch['branchName']}"
+                    yield Unreadable(subject, str(error))
+                    continue
+                yield from jobs
+
+    def _active_jobs(self, app: dict[str, Any], branch: dict[str, Any]) -> Iterator[Job]:
+        """The branch's active jobs, reading its jobs newest first.
+
+        A branch builds one job at a time: newer jobs wait (PENDING) behind the one running,
+        so active jobs sit at the new end of the list, with at most a few ended ones among
+        them (a queued job cancelled). The listing stops after `ENDED_RUN` ended jobs in a
+        row, and never before reaching the branch's `activeJobId` (Branch, botocore's amplify
+        model), whether that names the job running now or the newest one: both readings
+        are plausible, and neither stops the listing early. No age cut-off: a job PENDING
+        for 30 hours is found however old it is.
+        """
+        active_id = str(branch.get("activeJobId") or "")
+        bound = int(active_id) if active_id.isdigit() else None
+        ended_in_a_row = 0
         jobs = self._items(
             "list_jobs",
             "jobSummaries",
@@ -120,10 +170,14 @@ class AmplifyJobs(ServiceAdapter):
             branchName=branch["branchName"],
         )
         for summary in jobs:
-            if summary["startTime"] < oldest:
-                return  # newest first: every job after this one is older still
-            if summary["status"] in ACTIVE:
-                yield self.to_job(app, branch, summary)
+            if summary["status"] not in ENDED:  # active, or still cancelling
+                ended_in_a_row = 0
+                if summary["status"] in ACTIVE:
+                    yield self.to_job(app, branch, summary)
+                continue
+            ended_in_a_row += 1
+            if ended_in_a_row >= ENDED_RUN and (bound is None or int(summary["jobId"]) <= bound):
+                return
 
     def _items(self, operation: str, key: str, size: int, **params: str) -> Iterator[Any]:
         """Every item of a paginated list call, fetching the next page only when needed."""

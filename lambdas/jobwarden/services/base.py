@@ -103,6 +103,10 @@ class ServiceAdapter(ABC):
     events_announce_starts: ClassVar[bool] = True
     # (EventBridge source, detail-type) pairs `from_event` reads; the stack subscribes to them.
     events: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # An EventBridge `detail` pattern the stack adds to the rule for those events, so events
+    # `from_event` would ignore anyway never invoke the events function (same for every
+    # adapter of one source).
+    events_detail: ClassVar[Mapping[str, Any]] = {}
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:

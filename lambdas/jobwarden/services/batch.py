@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,7 +24,7 @@ from jobwarden.index import JobEvent
 from jobwarden.model import CostBasis, Job, Outcome
 from jobwarden.pricing import batch_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter
+from jobwarden.services.base import Grant, ServiceAdapter, Unreadable, isolable
 
 # Lifecycle order: a job moving on while the statuses are listed one by one is seen again
 # under its new status (and de-duplicated), never missed.
@@ -52,6 +52,11 @@ class BatchJobs(ServiceAdapter):
     )
 
     events = (("aws.batch", "Batch Job State Change"),)
+    # Every array child sends its own state changes (its detail carries
+    # `arrayProperties.index`, as DescribeJobs shows a child); the parent speaks for them, so
+    # the rule drops them ("exists": false, EventBridge's content filtering) before they
+    # invoke the events function. `from_event` skips them too.
+    events_detail: ClassVar[Mapping[str, Any]] = {"arrayProperties": {"index": [{"exists": False}]}}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -97,10 +102,20 @@ class BatchJobs(ServiceAdapter):
             self._queue_tags[queue] = queues[0].get("tags", {}) if queues else {}
         return self._queue_tags[queue]
 
-    def list_active(self, now: datetime) -> Iterator[Job]:
+    def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
+        """Queue by queue; a queue whose jobs cannot be read (deleted mid-sweep, refused) is
+        one Unreadable, and the other queues are still listed."""
         for queue in self._job_queues():
-            self._queue_tags[queue["jobQueueArn"]] = queue.get("tags", {})
-            yield from self.describe_many(self._active_ids(queue["jobQueueArn"]), now).values()
+            arn = queue["jobQueueArn"]
+            self._queue_tags[arn] = queue.get("tags", {})
+            try:
+                jobs = self.describe_many(self._active_ids(arn), now)
+            except ClientError as error:
+                if not isolable(error):
+                    raise
+                yield Unreadable(f"batch job queue {queue.get('jobQueueName', arn)}", str(error))
+                continue
+            yield from jobs.values()
 
     def _job_queues(self) -> Iterator[dict[str, Any]]:
         for page in self._client.get_paginator("describe_job_queues").paginate():

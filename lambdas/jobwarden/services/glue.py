@@ -21,10 +21,10 @@ from botocore.exceptions import ClientError
 from jobwarden.eventfields import envelope as read_envelope
 from jobwarden.eventfields import optional_iso_time, text
 from jobwarden.index import JobEvent
-from jobwarden.model import Job, Outcome
+from jobwarden.model import CostBasis, Job, Outcome
 from jobwarden.pricing import glue_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, error_code
+from jobwarden.services.base import Grant, ServiceAdapter, Unreadable, error_code, isolable
 
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
 QUEUED_STATES = frozenset({"STARTING", "WAITING"})
@@ -38,6 +38,47 @@ MAX_RUN_AGE = timedelta(minutes=10080) * 2
 JOBS_PAGE_SIZE = 100  # GetJobs returns whole job definitions; it takes up to 1000
 RUNS_PAGE_SIZE = 200  # GetJobRuns' largest page
 STOP_BATCH = 25  # BatchStopJobRun takes at most 25 run ids, all of one job
+
+
+def billed_on_use(job: Mapping[str, Any], run: Mapping[str, Any]) -> bool:
+    """Flex runs and auto-scaling runs are billed on the DPUs they use, not on the workers
+    they may use (`DPUSeconds`, JobRun in botocore's glue model; "--enable-auto-scaling",
+    AWS Glue job parameters)."""
+    if run.get("ExecutionClass", job.get("ExecutionClass")) == "FLEX":
+        return True
+    arguments = {**job.get("DefaultArguments", {}), **run.get("Arguments", {})}
+    return str(arguments.get("--enable-auto-scaling", "")).lower() == "true"
+
+
+def cost_basis(
+    job: Mapping[str, Any], run: Mapping[str, Any], elapsed_seconds: float
+) -> CostBasis | None:
+    """What the run is billed on per hour of its run time.
+
+    Where the run reports `DPUSeconds` ("the total time each executor ran ... multiplied by
+    a DPU factor", set for Flex and auto-scaling runs), the cost so far is DPUSeconds at the
+    worker's rate: spread here as a mean over the elapsed time, so the engine's rate x run
+    time gives it back. A run billed on use that reports nothing yet has no estimate (its
+    allocated maximum could stop it before it has spent its limit); run-time limits still
+    apply. Other runs are billed on their allocated workers (or MaxCapacity).
+    """
+
+    def setting(key: str) -> Any:
+        """The run's own capacity settings override its job's."""
+        return run.get(key, job.get(key))
+
+    used: float | None = None
+    if run.get("DPUSeconds") and elapsed_seconds > 0:
+        used = float(run["DPUSeconds"]) / elapsed_seconds
+    elif billed_on_use(job, run):
+        return None
+    return glue_basis(
+        setting("WorkerType"),
+        setting("NumberOfWorkers"),
+        setting("MaxCapacity"),
+        setting("ExecutionClass"),
+        used,
+    )
 
 
 class StopRefused(Exception):
@@ -72,9 +113,13 @@ class GlueJobRuns(ServiceAdapter):
         ),
     )
 
-    # "Job Run Status" comes only once a run passes its NotifyDelayAfter; the state changes
-    # that end a run always come. A run seen only by the sweeps is indexed by them.
+    # "Job Run Status" comes only once a run passes its NotifyDelayAfter ("AWS Glue sends
+    # Job Run Status events when they exceed the job delay notification threshold", the
+    # EventBridge page of the AWS Glue developer guide); the state changes that end a run
+    # always come. So a run's start is not evented unless its job sets NotifyDelayAfter: the
+    # index cannot know every active run, and sweeps list Glue in full.
     events = (("aws.glue", "Glue Job State Change"), ("aws.glue", "Glue Job Run Status"))
+    events_announce_starts = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -82,14 +127,14 @@ class GlueJobRuns(ServiceAdapter):
         self._job_arn_prefix = ""
         self._tags: dict[str, dict[str, str]] = {}
 
-    def list_active(self, now: datetime) -> Iterator[Job]:
+    def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
         oldest = now - MAX_RUN_AGE
         pages = self._client.get_paginator("get_jobs").paginate(
             PaginationConfig={"PageSize": JOBS_PAGE_SIZE}
         )
         for page in pages:
             for job in page.get("Jobs", []):
-                yield from self._active_runs(job, oldest)
+                yield from self._active_runs(job, oldest, now)
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
@@ -127,20 +172,29 @@ class GlueJobRuns(ServiceAdapter):
                 if error_code(error) != "EntityNotFoundException":
                     raise
                 continue  # the job or the run is gone
-            found[run_id] = self.to_job(definitions[name], run, self._job_tags(name))
+            job = self.to_job(definitions[name], run, self._job_tags(name), now)
+            if isinstance(job, Job):
+                found[run_id] = job
         return found
 
-    def _active_runs(self, job: dict[str, Any], oldest: datetime) -> Iterator[Job]:
+    def _active_runs(
+        self, job: dict[str, Any], oldest: datetime, now: datetime
+    ) -> Iterator[Job | Unreadable]:
+        """One job's active runs; a job whose runs or tags cannot be read is one Unreadable
+        (without its tags an exempt run could be stopped), and the listing goes on."""
         name = job["Name"]
         try:
             runs = list(self._recent_active_runs(name, oldest))
             tags = self._job_tags(name) if runs else {}
         except ClientError as error:
-            if error_code(error) != "EntityNotFoundException":
+            if error_code(error) == "EntityNotFoundException":
+                return  # deleted since GetJobs listed it; its runs went with it
+            if not isolable(error):
                 raise
-            return  # deleted since GetJobs listed it; its runs went with it
+            yield Unreadable(f"glue job {name}", str(error))
+            return
         for run in runs:
-            yield self.to_job(job, run, tags)
+            yield self.to_job(job, run, tags, now)
 
     def _recent_active_runs(self, name: str, oldest: datetime) -> Iterator[dict[str, Any]]:
         pages = self._client.get_paginator("get_job_runs").paginate(
@@ -148,7 +202,8 @@ class GlueJobRuns(ServiceAdapter):
         )
         for page in pages:
             for run in page.get("JobRuns", []):
-                if run["StartedOn"] < oldest:
+                started = run.get("StartedOn")
+                if started is not None and started < oldest:
                     return  # newest first: every later run is older still
                 if run["JobRunState"] in ACTIVE_STATES:
                     yield run
@@ -166,28 +221,28 @@ class GlueJobRuns(ServiceAdapter):
             self._job_arn_prefix = f"arn:{partition}:glue:{self.region}:{identity['Account']}:"
         return self._job_arn_prefix
 
-    def to_job(self, job: dict[str, Any], run: dict[str, Any], tags: dict[str, str]) -> Job:
+    def to_job(
+        self, job: dict[str, Any], run: dict[str, Any], tags: dict[str, str], now: datetime
+    ) -> Job | Unreadable:
+        """A run as a Job. StartedOn is optional in the model: without it, LastModifiedOn (a
+        later time, so queue and run time are underestimated, never overestimated); a run
+        with neither cannot be timed and is an Unreadable."""
         state = run["JobRunState"]
-
-        def setting(key: str) -> Any:
-            """The run's own capacity settings override its job's."""
-            return run.get(key, job.get(key))
-
+        started = run.get("StartedOn") or run.get("LastModifiedOn")
+        if started is None:
+            return Unreadable(
+                f"glue run {run['Id']} of job {run['JobName']}", "it has no StartedOn time"
+            )
         return Job(
             service=self.name,
             job_id=run["Id"],
             name=run["JobName"],
             region=self.region,
             status=state,
-            submitted_at=run["StartedOn"],
-            started_at=None if state in QUEUED_STATES else run["StartedOn"],
+            submitted_at=started,
+            started_at=None if state in QUEUED_STATES else started,
             tags=tags,
-            cost_basis=glue_basis(
-                setting("WorkerType"),
-                setting("NumberOfWorkers"),
-                setting("MaxCapacity"),
-                setting("ExecutionClass"),
-            ),
+            cost_basis=cost_basis(job, run, (now - started).total_seconds()),
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
