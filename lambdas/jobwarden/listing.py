@@ -46,15 +46,16 @@ class Listing:
         A resource that could not be read is recorded on its own; the rest is listed."""
         try:
             if self.full_listing_due(adapter, now):
-                jobs = []
+                jobs, complete = [], True
                 for item in adapter.list_active(now):
                     if isinstance(item, Job):
                         jobs.append(item)
                     else:
+                        complete = False
                         self._error(
                             adapter, now, result, f"could not read {item.subject}: {item.reason}"
                         )
-                self._reconcile(adapter, jobs, now, result)
+                self._reconcile(adapter, jobs, complete, now, result)
                 return jobs
             assert self.index is not None
             indexed = self.index.active(adapter.name, adapter.region)
@@ -87,10 +88,17 @@ class Listing:
         return last is None or now - last >= every
 
     def _reconcile(
-        self, adapter: ServiceAdapter, jobs: list[Job], now: datetime, result: SweepResult
+        self,
+        adapter: ServiceAdapter,
+        jobs: list[Job],
+        complete: bool,
+        now: datetime,
+        result: SweepResult,
     ) -> None:
         """Bring the index in line with a full listing, and count what the events missed.
-        Where events do not keep the index, nothing was missed and nothing is written."""
+        Where events do not keep the index, nothing was missed and nothing is written. A
+        listing that could not read every resource drops nothing: a job it did not see may
+        be in the resource it could not read."""
         if not self.indexed(adapter):
             return
         assert self.index is not None
@@ -104,7 +112,7 @@ class Listing:
                 logger.warning(
                     "missed event: an active job was not indexed", extra={"job": job.key}
                 )
-        for stale in self.index.active(adapter.name, adapter.region):
+        for stale in self.index.active(adapter.name, adapter.region) if complete else ():
             if stale.job_id not in listed:
                 logger.warning(
                     "missed event: an indexed job has ended", extra={"job": stale.job_id}

@@ -15,7 +15,7 @@ from jobwarden.index import Change, JobEvent, MemoryIndex
 from jobwarden.ledger import MemoryLedger
 from jobwarden.model import Action, Job, Mode, Outcome, Retry, RetryStarted, Settings, Verdict
 from jobwarden.policies import Configuration, Problem
-from jobwarden.services.base import ServiceAdapter
+from jobwarden.services.base import ServiceAdapter, Unreadable
 from jobwarden.sweep import Sweeper
 
 from tests.conftest import NOW
@@ -421,3 +421,20 @@ def test_the_index_ignores_late_and_repeated_events():
     assert index.observe(started("other:1", NOW))[0] is Change.ENTERED
     assert index.observe(started("other:1", NOW - timedelta(minutes=1)))[0] is Change.IGNORED
     assert index.observe(started("other:1", NOW))[0] is Change.UPDATED
+
+
+def test_a_listing_with_an_unreadable_resource_drops_no_indexed_job():
+    class PartlyUnreadable(IndexedAdapter):
+        def list_active(self, now):
+            yield Unreadable("fake queue q2", "AccessDenied")
+            yield from super().list_active(now)
+
+    index = MemoryIndex()
+    sweep = indexed_sweeper(index)
+    sweep.adapters = {"fake": PartlyUnreadable}
+    index.observe(started("in-q2:1"))
+    FakeAdapter.jobs = {"us-east-1": []}
+    result = sweep.run("fake", NOW)
+    assert [j.job_id for j in index.active("fake", "us-east-1")] == ["in-q2:1"]
+    assert result.errors == 1
+    assert "could not read fake queue q2: AccessDenied" in result.entries[0].reason
