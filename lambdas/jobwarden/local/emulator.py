@@ -266,19 +266,34 @@ def answer_request(request: Any, **_: Any) -> AWSResponse | None:
     return answered
 
 
+# A fault on the wire: (request, event name, deliver) -> a response, or None to pass. `deliver`
+# sends the request on (to the fills or moto) and returns the response, so a fault can let a
+# call be applied and then lose or replace its answer.
+Fault = Callable[[Any, str, Callable[[Any, str], Any]], Any]
+
+
 class EmulatedWire:
-    """The one `before-send` handler of the emulated account: the fills answer what they
-    serve, moto the rest. botocore calls every `before-send` handler, so moto's own stubber is
-    replaced by this one rather than run beside it (it would execute the call a second time)."""
+    """The one `before-send` handler of the emulated account: injected faults first, then the
+    fills answer what they serve, moto the rest. botocore calls every `before-send` handler,
+    so moto's own stubber is replaced by this one rather than run beside it (it would execute
+    the call a second time)."""
 
     def __init__(self, moto_stubber: Any) -> None:
         self.moto = moto_stubber
+        self.faults: list[Fault] = []
 
     def __call__(self, request: Any, event_name: str = "", **kwargs: Any) -> Any:
+        for fault in list(self.faults):
+            answered = fault(request, event_name, self.deliver)
+            if answered is not None:
+                return answered
+        return self.deliver(request, event_name)
+
+    def deliver(self, request: Any, event_name: str) -> Any:
         answered = answer_request(request)
         if answered is not None:
             return answered
-        return self.moto(event_name=event_name, request=request, **kwargs)
+        return self.moto(event_name=event_name, request=request)
 
 
 def _install_wire() -> EmulatedWire:
