@@ -107,6 +107,15 @@ def sweep_flow(synth: Synth) -> list[dict[str, Any]]:
             "Effect": "Allow",
             "Resource": arn(table_id),
         },
+        {
+            # Recovery (open decisions) and the alert outbox read their sparse indexes only.
+            "Action": "dynamodb:Query",
+            "Effect": "Allow",
+            "Resource": [
+                {"Fn::Join": ["", [arn(table_id), "/index/open"]]},
+                {"Fn::Join": ["", [arn(table_id), "/index/outbox"]]},
+            ],
+        },
         {"Action": "sns:Publish", "Effect": "Allow", "Resource": {"Ref": topic_id}},
         {
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],

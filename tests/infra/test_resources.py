@@ -51,19 +51,25 @@ def test_ledger_table(default_synth: Synth) -> None:
     assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
         (
             {"AttributeName": name, "AttributeType": "S"}
-            for name in (PARTITION_KEY, SORT_KEY, BY_DAY_PARTITION, BY_DAY_SORT)
+            for name in (PARTITION_KEY, SORT_KEY, BY_DAY_PARTITION, BY_DAY_SORT, "open", "outbox")
         ),
         key=lambda a: a["AttributeName"],
     )
+    # by-day for the CLI; the sparse open and outbox indexes for recovery and the outbox.
     assert props["GlobalSecondaryIndexes"] == [
         {
-            "IndexName": BY_DAY_INDEX,
+            "IndexName": name,
             "KeySchema": [
-                {"AttributeName": BY_DAY_PARTITION, "KeyType": "HASH"},
+                {"AttributeName": partition, "KeyType": "HASH"},
                 {"AttributeName": BY_DAY_SORT, "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "ALL"},
         }
+        for name, partition in (
+            (BY_DAY_INDEX, BY_DAY_PARTITION),
+            ("open", "open"),
+            ("outbox", "outbox"),
+        )
     ]
     assert props["TimeToLiveSpecification"] == {
         "AttributeName": TTL_ATTRIBUTE,
