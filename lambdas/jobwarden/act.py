@@ -191,6 +191,8 @@ class Act:
             held_record = self._record(held)
             if self.ledger.open(held_record, self.lease.clock()) is Opened.OURS:
                 self._settle(held_record, Outcome.HELD, held_record.entry.reason, result)
+            else:  # held before (recorded and alerted once), and still held
+                result.outcomes[job.key] = Outcome.HELD
             return
         outcome: Outcome | None
         try:

@@ -279,18 +279,24 @@ def run_scan(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def decision_json(decision: Decision, result: SweepResult) -> dict[str, Any]:
+    """A judged job as the sweep left it: the settled entry's verdict, mode and reason where
+    the act step changed them (a stop held by the budget or the kill switch read fresh)."""
     job = decision.job
+    settled = next(
+        (e for e in reversed(result.entries) if e.subject == job.key and e.verdict != "retry"),
+        None,
+    )
     return {
         "service": job.service,
         "region": job.region,
         "job_id": job.job_id,
         "name": job.name,
         "status": job.status,
-        "verdict": str(decision.verdict),
+        "verdict": str(settled.verdict if settled else decision.verdict),
         "outcome": str(result.outcomes.get(job.key, Outcome.NONE)),
-        "mode": str(decision.mode),
+        "mode": str(settled.mode if settled else decision.mode),
         "policy": decision.policy,
-        "reason": decision.reason,
+        "reason": settled.reason if settled else decision.reason,
         "run_minutes": round(decision.run_minutes, 1),
         "queue_minutes": round(decision.queue_minutes, 1),
         "cost_usd": None if decision.cost_usd is None else round(decision.cost_usd, 2),

@@ -229,9 +229,24 @@ DEMO_POLICIES: dict[str, dict[str, Any]] = {
 }
 
 
+def start_build_at(
+    emulator: Emulator,
+    clients: Clients,
+    project: str,
+    started: datetime,
+    running_after: timedelta | None = None,
+) -> str:
+    """A build started at `started` (in the past), in BUILD `running_after` its start."""
+    with time_machine.travel(started, tick=False):
+        build_id: str = clients.client("codebuild").start_build(projectName=project)["build"]["id"]
+    if running_after is not None:
+        with time_machine.travel(started + running_after, tick=False):
+            emulator.fill("codebuild").advance(build_id, "BUILD")
+    return build_id
+
+
 def seed_demo(emulator: Emulator, clients: Clients, now: datetime) -> dict[str, str]:
     """Four interesting builds over 150 finished ones (two pages of ListBuilds)."""
-    codebuild = clients.client("codebuild")
     fill = emulator.fill("codebuild")
     for name, tags in {
         "web-app": {"team": "web"},
@@ -242,12 +257,7 @@ def seed_demo(emulator: Emulator, clients: Clients, now: datetime) -> dict[str, 
         create_codebuild_project(clients, name, tags)
 
     def start(project: str, ago: timedelta, run_after: timedelta | None = None) -> str:
-        with time_machine.travel(now - ago, tick=False):
-            build_id: str = codebuild.start_build(projectName=project)["build"]["id"]
-        if run_after is not None:
-            with time_machine.travel(now - ago + run_after, tick=False):
-                fill.advance(build_id, "BUILD")
-        return build_id
+        return start_build_at(emulator, clients, project, now - ago, run_after)
 
     for n in range(150):
         history = start(

@@ -6,16 +6,17 @@ one of them stuck) and `describe_for_demo` (each job's final state, read through
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import TextIO
 
 from jobwarden.aws import Clients
 from jobwarden.local import amplify, batch, codebuild, codebuild_batch, glue
 from jobwarden.local.account import create_resources, put_policy, put_settings, received_alerts
-from jobwarden.local.emulator import emulated_account
+from jobwarden.local.emulator import WIRE, Emulator, emulated_account
 
 REGION = "us-east-1"
+HOURS_2, MINUTES_2 = timedelta(hours=2), timedelta(minutes=2)
 DEMOS: dict[str, ModuleType] = {
     "codebuild": codebuild,
     "codebuild-batch": codebuild_batch,
@@ -27,6 +28,46 @@ DEMOS: dict[str, ModuleType] = {
 
 def heading(text: str, out: TextIO) -> None:
     print(f"\n== {text} " + "=" * max(0, 86 - len(text)), file=out)
+
+
+def show_safety(
+    emulator: Emulator, clients: Clients, scan: list[str], now: datetime, out: TextIO
+) -> None:
+    """The outbox, the kill switch and the stop budget, each on new stuck CodeBuild builds."""
+    from jobwarden.cli import main
+
+    only_codebuild = [*scan, "--enforce", "--service", "codebuild"]
+
+    def stuck_build() -> None:
+        codebuild.start_build_at(emulator, clients, "nightly-etl", now - HOURS_2, MINUTES_2)
+
+    heading("Sweep 4: SNS refuses every publish (the topic's key is disabled)", out)
+    stuck_build()
+    with WIRE.refusing("sns.Publish", "KMSDisabled"):
+        main(only_codebuild)
+    print(
+        "  -> stopped and recorded; its alert waits in the ledger's outbox (undelivered 1)",
+        file=out,
+    )
+    heading("Sweep 5: SNS is back: the outbox delivers the waiting alert", out)
+    main(only_codebuild)
+
+    heading('Sweep 6: {"kill_switch": true}, read fresh by the next sweep', out)
+    put_settings(clients, {"mode": "enforce", "kill_switch": True})
+    stuck_build()
+    main(only_codebuild)
+    heading(
+        'Sweep 7: kill switch off, {"max_stops_per_window": 4, "stop_window_minutes": 60}: '
+        "3 CodeBuild stops this hour already",
+        out,
+    )
+    put_settings(clients, {"mode": "enforce", "max_stops_per_window": 4})
+    stuck_build()
+    main(only_codebuild)
+    print(
+        "  -> one of the two stuck builds is stopped, the other held until the hour passes",
+        file=out,
+    )
 
 
 def run(out: TextIO) -> int:
@@ -57,6 +98,7 @@ def run(out: TextIO) -> int:
             "Sweep 3: --enforce again (stopped jobs whose policy asks for one are retried)", out
         )
         main([*scan, "--enforce"])
+        show_safety(emulator, clients, scan, now, out)
         heading("Ledger: jobwarden decisions --since 1h", out)
         main(["decisions", *common, "--since", "1h"])
 

@@ -289,6 +289,27 @@ class EmulatedWire:
                 return answered
         return self.deliver(request, event_name)
 
+    @contextmanager
+    def refusing(self, operation: str, code: str, status: int = 400) -> Iterator[None]:
+        """Every call to `operation` of a query-protocol service ("sns.Publish") answered with
+        the XML error `code` while inside: an outage the demo can show (a non-retryable one,
+        so nothing waits on botocore's backoff)."""
+
+        def refuse(request: Any, event_name: str, deliver: Callable[[Any, str], Any]) -> Any:
+            if not event_name.endswith(operation):
+                return None
+            body = (
+                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code}"
+                "</Message></Error><RequestId>emulated</RequestId></ErrorResponse>"
+            ).encode()
+            return AWSResponse(request.url, status, {"content-type": "text/xml"}, _Body(body))
+
+        self.faults.append(refuse)
+        try:
+            yield
+        finally:
+            self.faults.remove(refuse)
+
     def deliver(self, request: Any, event_name: str) -> Any:
         answered = answer_request(request)
         if answered is not None:
