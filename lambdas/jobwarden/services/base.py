@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from jobwarden.aws import Clients
 from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome, PendingRetry, RetryStarted, Settings
+from jobwarden.watermark import Mark
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,21 @@ class ServiceAdapter(ABC):
         self.clients = clients
         self.region = region
         self.settings = settings
+        # Set by a listing that ran to its end, in adapters whose listing grows with history.
+        self.listed: Mark | None = None
 
     @abstractmethod
     def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
         """Yield every job of this service in this region that is queued or running, and an
         `Unreadable` for each resource that could not be read (the listing goes on)."""
+
+    # True where `list_active` pages through history and `list_since` can skip it.
+    incremental: ClassVar[bool] = False
+
+    def list_since(self, mark: Mark, now: datetime) -> Iterator[Job | Unreadable]:
+        """The same jobs as `list_active`, reading only what changed since `mark` (see
+        jobwarden.watermark); falls back to `list_active` when the mark's boundary is gone."""
+        raise NotImplementedError(f"{self.name} lists in full only")
 
     @abstractmethod
     def stop(self, job: Job, reason: str) -> Outcome:
