@@ -199,7 +199,7 @@ SERVICE_STATEMENTS: dict[str, list[dict[str, Any]]] = {
         {"Action": "glue:GetJobs", "Effect": "Allow", "Resource": "*"},
         {
             "Action": [
-                "glue:GetJob",
+                "glue:BatchGetJobs",
                 "glue:GetJobRuns",
                 "glue:GetJobRun",
                 "glue:BatchStopJobRun",

@@ -153,7 +153,7 @@ def test_every_queue_every_status_page_and_describe_chunk(account, fill, queue):
     calls = account.emulator.calls
     # analytics: one page per status but two of RUNNABLE (150 > 100); nightly: one per status
     assert calls.count(("batch", "ListJobs")) == 6 + 5
-    assert calls.count(("batch", "DescribeJobs")) == 2 + 1  # 180 ids in chunks of 100, then 5
+    assert calls.count(("batch", "DescribeJobs")) == 2  # 185 ids of both queues, 100 a call
 
 
 def test_a_job_moving_on_during_the_listing_is_seen_once(account, fill, queue):
@@ -570,3 +570,23 @@ def _detail(job_id: str, status: str, reason: str | None = None) -> dict:
 def _job(job_id: str) -> Job:
     now = datetime.now(UTC)
     return Job("batch", job_id, "align", "us-east-1", "RUNNING", now, now)
+
+
+def test_indexed_jobs_of_twenty_queues_cost_one_describe_of_each_kind(account, fill):
+    """Re-reading indexed jobs: DescribeJobs 100 ids a call, and every queue's tags in one
+    DescribeJobQueues (it takes up to 100 queues), not one call per queue."""
+    now = datetime.now(UTC)
+    register_job_definition(account.clients, "align", vcpus=4, memory_mib=8192)
+    ids = []
+    for n in range(20):
+        create_job_queue(account.clients, f"queue-{n}", {"team": f"t{n}"})
+        ids.append(submit(account, fill, HOUR, *walk("RUNNABLE"), now=now, jobQueue=f"queue-{n}"))
+    calls: list[str] = []
+    account.clients.client("batch").meta.events.register(
+        "before-parameter-build.batch", lambda model, **_: calls.append(model.name)
+    )
+    found = adapter(account.clients).describe_many(ids, now)
+
+    assert set(found) == set(ids)
+    assert found[ids[7]].tags == {"team": "t7"}
+    assert sorted(calls) == ["DescribeJobQueues", "DescribeJobs"]

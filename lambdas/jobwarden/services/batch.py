@@ -34,6 +34,7 @@ STARTED_STATUSES = frozenset({"STARTING", "RUNNING"})  # terminated, not cancell
 # Statuses in which an array child has (or had) a `startedAt`.
 CHILD_RAN_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
 DESCRIBE_LIMIT = 100  # DescribeJobs takes at most 100 job ids
+QUEUES_LIMIT = 100  # DescribeJobQueues takes at most 100 queues
 REASON_LIMIT = 1024  # TerminateJob's reason
 # SageMaker training queues hold service jobs (ListServiceJobs/TerminateServiceJob), not jobs.
 SERVICE_JOB_QUEUE_TYPES = frozenset({"SAGEMAKER_TRAINING"})
@@ -83,24 +84,40 @@ class BatchJobs(ServiceAdapter):
     def describe_many(
         self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
     ) -> dict[str, Job]:
-        found: dict[str, Job] = {}
-        for chunk in _chunks(list(job_ids), DESCRIBE_LIMIT):
-            for detail in self._client.describe_jobs(jobs=chunk).get("jobs", []):
-                if detail["status"] in ACTIVE_STATUSES and not _is_child(detail):
-                    tags = self._tags_of_queue(detail["jobQueue"])
-                    found[detail["jobId"]] = self.to_job(detail, tags, now)
-        return found
+        details = [
+            detail
+            for chunk in _chunks(list(job_ids), DESCRIBE_LIMIT)
+            for detail in self._client.describe_jobs(jobs=chunk).get("jobs", [])
+            if detail["status"] in ACTIVE_STATUSES and not _is_child(detail)
+        ]
+        self._load_queue_tags({detail["jobQueue"] for detail in details})
+        return {
+            detail["jobId"]: self.to_job(detail, self._queue_tags.get(detail["jobQueue"], {}), now)
+            for detail in details
+        }
 
-    def _tags_of_queue(self, queue: str) -> dict[str, str]:
-        if queue not in self._queue_tags:
-            queues = self._client.describe_job_queues(jobQueues=[queue]).get("jobQueues", [])
-            self._queue_tags[queue] = queues[0].get("tags", {}) if queues else {}
-        return self._queue_tags[queue]
+    def _load_queue_tags(self, queues: set[str]) -> None:
+        """The tags of the queues not yet known, 100 queues a DescribeJobQueues call."""
+        missing = sorted(queues - self._queue_tags.keys())
+        for chunk in _chunks(missing, QUEUES_LIMIT):
+            for queue in self._client.describe_job_queues(jobQueues=chunk).get("jobQueues", []):
+                self._remember(queue)
+        for queue in missing:  # gone: no tags
+            self._queue_tags.setdefault(queue, {})
+
+    def _remember(self, queue: Mapping[str, Any]) -> None:
+        """A job names its queue by ARN; a caller may by name: both find the tags."""
+        tags = queue.get("tags", {})
+        self._queue_tags[queue["jobQueueArn"]] = tags
+        self._queue_tags[queue["jobQueueName"]] = tags
 
     def list_active(self, now: datetime) -> Iterator[Job]:
+        """Every queue's active ids first, then DescribeJobs 100 ids a call across queues."""
+        ids: dict[str, None] = {}
         for queue in self._job_queues():
-            self._queue_tags[queue["jobQueueArn"]] = queue.get("tags", {})
-            yield from self.describe_many(self._active_ids(queue["jobQueueArn"]), now).values()
+            self._remember(queue)
+            ids.update(dict.fromkeys(self._active_ids(queue["jobQueueArn"])))
+        yield from self.describe_many(list(ids), now).values()
 
     def _job_queues(self) -> Iterator[dict[str, Any]]:
         for page in self._client.get_paginator("describe_job_queues").paginate():
