@@ -13,6 +13,7 @@ the Scheduler role; stopping stays with the service's own sweep function.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as eventbridge
@@ -65,6 +66,23 @@ def subscriptions(
             if detail_type not in known:
                 known.append(detail_type)
     return {source: tuple(by_source[source]) for source in sorted(by_source)}
+
+
+def detail_patterns(
+    services: Iterable[str], adapters: Mapping[str, type[ServiceAdapter]] = REGISTRY
+) -> dict[str, dict[str, Any]]:
+    """EventBridge source -> the `detail` pattern its rule matches, where an adapter declares
+    one (`event_detail`). Two adapters of one source must agree, or the rule would drop
+    events one of them reads."""
+    patterns: dict[str, dict[str, Any]] = {}
+    for service in sorted(set(services)):
+        adapter = adapters[service]
+        for source, _detail_type in adapter.events:
+            pattern = dict(adapter.event_detail)
+            if source in patterns and patterns[source] != pattern:
+                raise SubscriptionError(f"{service}: another adapter filters {source} otherwise")
+            patterns[source] = pattern
+    return {source: pattern for source, pattern in patterns.items() if pattern}
 
 
 class EventsFunction(Construct):
@@ -127,13 +145,16 @@ class EventsFunction(Construct):
         self.handler.acknowledge_findings()
 
         self.rules: dict[str, eventbridge.Rule] = {}
+        details = detail_patterns(services, adapters)
         for source, detail_types in self.subscriptions.items():
             self.rules[source] = eventbridge.Rule(
                 self,
                 construct_name(source),
                 description=f"jobwarden: {source} job state changes to the events function",
                 event_pattern=eventbridge.EventPattern(
-                    source=[source], detail_type=list(detail_types)
+                    source=[source],
+                    detail_type=list(detail_types),
+                    detail=details.get(source),
                 ),
                 targets=[
                     targets.LambdaFunction(

@@ -114,6 +114,9 @@ class ServiceAdapter(ABC):
     events_announce_starts: ClassVar[bool] = True
     # (EventBridge source, detail-type) pairs `from_event` reads; the stack subscribes to them.
     events: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # An EventBridge pattern on the events' `detail`: what the stack's rule lets through, so
+    # the events function is not invoked (and billed) for events `from_event` would skip.
+    event_detail: ClassVar[Mapping[str, Any]] = {}
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:

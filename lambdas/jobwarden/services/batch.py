@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -53,6 +53,14 @@ class BatchJobs(ServiceAdapter):
     )
 
     events = (("aws.batch", "Batch Job State Change"),)
+    # Array children (each a job of its own, with an `index`) are judged through their parent,
+    # and SUBMITTED and STARTING change nothing the index or a deadline needs: a job enters
+    # the index in PENDING (waiting on dependencies) or RUNNABLE, its run-time deadline moves
+    # at RUNNING, it leaves at SUCCEEDED or FAILED. Filtered in the rule, not in the function.
+    event_detail: ClassVar[Mapping[str, Any]] = {
+        "status": ["PENDING", "RUNNABLE", "RUNNING", "SUCCEEDED", "FAILED"],
+        "arrayProperties": {"index": [{"exists": False}]},
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
