@@ -41,6 +41,9 @@ synth: setup
 
 bench: setup
 	$(BIN)/python bench/deadlines.py
+	$(BIN)/python bench/sweep_calls.py
+	$(BIN)/python bench/import_cost.py
+	$(BIN)/python bench/cost.py
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -11,6 +11,7 @@ Context (defaults in cdk.json; `cdk -c key=value` or CDK_CONTEXT_JSON override t
   reconcile_every_minutes
                       minutes between full listings, 1..1440   (default 30); in between, a
                       sweep evaluates the jobs the state-change events indexed
+  tracing             true | false: X-Ray active tracing on every function (default false)
 
 The stack is environment-agnostic and synthesis makes no AWS calls: no lookups, no
 credentials, no Docker.
@@ -63,6 +64,7 @@ class JobWardenConfig:
     regions: tuple[str, ...] = ()
     retention_days: int = 90
     reconcile_every_minutes: int = 30
+    tracing: bool = False
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> JobWardenConfig:
@@ -87,7 +89,17 @@ class JobWardenConfig:
                 1,
                 MAX_RATE_MINUTES,
             ),
+            tracing=_flag("tracing", context.get("tracing", defaults.tracing)),
         )
+
+
+def _flag(key: str, value: Any) -> bool:
+    """true/false, as JSON or as `-c key=true` passes it."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ContextError(f"context {key!r} must be true or false, got {value!r}")
 
 
 def _mode(value: Any) -> Mode:
@@ -177,7 +189,7 @@ class JobWardenStack(Stack):
             reconcile_every_minutes=config.reconcile_every_minutes,
         )
         deadlines = Deadlines(self, "Deadlines")
-        assets = LambdaAssets(self, "LambdaAssets")
+        assets = LambdaAssets(self, "LambdaAssets", tracing=config.tracing)
         self.sweeps = SweepFunctions(
             self,
             "Sweeps",
@@ -261,6 +273,7 @@ def _context_of(app: App, defaults: Mapping[str, Any] | None) -> dict[str, Any]:
         "regions",
         "retention_days",
         "reconcile_every_minutes",
+        "tracing",
     }
     keys.update(defaults or {})
     values = {key: app.node.try_get_context(key) for key in keys}

@@ -68,23 +68,21 @@ def subscriptions(
     return {source: tuple(by_source[source]) for source in sorted(by_source)}
 
 
-def detail_filters(
+def detail_patterns(
     services: Iterable[str], adapters: Mapping[str, type[ServiceAdapter]] = REGISTRY
-) -> dict[str, Mapping[str, Any]]:
-    """EventBridge source -> the `detail` pattern its rule adds, where the deployed
-    services' adapters of that source declare one (they must agree)."""
-    found: dict[str, list[Mapping[str, Any]]] = {}
+) -> dict[str, dict[str, Any]]:
+    """EventBridge source -> the `detail` pattern its rule matches, where an adapter declares
+    one (`event_detail`). Two adapters of one source must agree, or the rule would drop
+    events one of them reads."""
+    patterns: dict[str, dict[str, Any]] = {}
     for service in sorted(set(services)):
         adapter = adapters[service]
-        for source in dict.fromkeys(source for source, _ in adapter.events):
-            found.setdefault(source, []).append(getattr(adapter, "events_detail", {}))
-    filters: dict[str, Mapping[str, Any]] = {}
-    for source, details in found.items():
-        if any(detail != details[0] for detail in details):
-            raise SubscriptionError(f"{source}: adapters declare different detail patterns")
-        if details[0]:
-            filters[source] = details[0]
-    return filters
+        for source, _detail_type in adapter.events:
+            pattern = dict(adapter.event_detail)
+            if source in patterns and patterns[source] != pattern:
+                raise SubscriptionError(f"{service}: another adapter filters {source} otherwise")
+            patterns[source] = pattern
+    return {source: pattern for source, pattern in patterns.items() if pattern}
 
 
 class EventsFunction(Construct):
@@ -147,7 +145,7 @@ class EventsFunction(Construct):
         self.handler.acknowledge_findings()
 
         self.rules: dict[str, eventbridge.Rule] = {}
-        details = detail_filters(services, adapters)
+        details = detail_patterns(services, adapters)
         for source, detail_types in self.subscriptions.items():
             self.rules[source] = eventbridge.Rule(
                 self,
@@ -156,7 +154,7 @@ class EventsFunction(Construct):
                 event_pattern=eventbridge.EventPattern(
                     source=[source],
                     detail_type=list(detail_types),
-                    detail=dict(details[source]) if source in details else None,
+                    detail=details.get(source),
                 ),
                 targets=[
                     targets.LambdaFunction(

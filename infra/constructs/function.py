@@ -52,6 +52,9 @@ POWERTOOLS_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
 }
 
+# Without X-Ray, Powertools' Tracer does nothing (and patches nothing) in the handlers.
+TRACING_OFF_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
+
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH  # the ledger, not the logs, is the audit trail
 
 XRAY_REASON = (
@@ -86,8 +89,11 @@ def acknowledge(scope: Construct, reasons: Mapping[str, list[str]]) -> None:
 class LambdaAssets(Construct):
     """The code asset and the Powertools layer, made once per stack and shared."""
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, tracing: bool = False) -> None:
         super().__init__(scope, construct_id)
+        # X-Ray active tracing for every function (context `tracing`): off by default, since
+        # at one trace per event it is one of the largest lines of the bill (bench/cost.py).
+        self.tracing = tracing
         self.code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES)
         self.powertools = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", Fn.sub(POWERTOOLS_LAYER_ARN)
@@ -95,7 +101,8 @@ class LambdaAssets(Construct):
 
 
 class JobWardenFunction(Construct):
-    """A Python 3.12 arm64 function with tracing, its own log group, role and a DLQ.
+    """A Python 3.12 arm64 function (traced if the assets say so), its own log group, role
+    and a DLQ.
 
     `nag_reasons` collects the cdk-nag acknowledgements for this function's resources; the
     caller adds to it and calls `acknowledge_findings()` once its statements are in place.
@@ -137,9 +144,13 @@ class JobWardenFunction(Construct):
             role=self.role,
             memory_size=memory_size,
             timeout=timeout,
-            environment={**POWERTOOLS_ENVIRONMENT, **(environment or {})},
+            environment={
+                **POWERTOOLS_ENVIRONMENT,
+                **({} if assets.tracing else TRACING_OFF_ENVIRONMENT),
+                **(environment or {}),
+            },
             log_group=self.log_group,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=lambda_.Tracing.ACTIVE if assets.tracing else lambda_.Tracing.DISABLED,
             dead_letter_queue=dead_letter_queue,
             reserved_concurrent_executions=reserved_concurrent_executions,
             retry_attempts=retry_attempts,
@@ -153,7 +164,8 @@ class JobWardenFunction(Construct):
             )
         )
         self.nag_reasons: defaultdict[str, list[str]] = defaultdict(list)
-        self.nag_reasons["AwsSolutions-IAM5[Resource::*]"].append(XRAY_REASON)
+        if assets.tracing:
+            self.nag_reasons["AwsSolutions-IAM5[Resource::*]"].append(XRAY_REASON)
         acknowledge(self.function, {"AwsSolutions-L1": [RUNTIME_REASON]})
 
     def acknowledge_findings(self) -> None:

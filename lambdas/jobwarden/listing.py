@@ -6,10 +6,15 @@ the events missed. A service or region whose starts no event announces is listed
 time: the service sends no events, or sends a start only when the job asks (Glue), or the
 region is not the stack's own (EventBridge rules are regional; the stack's rules live in its
 own region only).
+
+A full listing of a service whose listing grows with history (`adapter.incremental`) reads
+only what changed since the last listing's watermark (jobwarden.watermark) while the
+watermark is fresh, and in full otherwise; either way it returns every active job.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
@@ -19,7 +24,8 @@ from jobwarden.index import Change, Index, IndexedJob, JobEvent
 from jobwarden.model import Job, Settings
 from jobwarden.report import Reporter
 from jobwarden.result import SweepResult
-from jobwarden.services.base import ServiceAdapter
+from jobwarden.services.base import ServiceAdapter, Unreadable
+from jobwarden.watermark import MAX_ACTIVE, Watermark, Watermarks
 
 logger = Logger(service="jobwarden", child=True)
 
@@ -32,7 +38,11 @@ class Listing:
         home_region: str,
         index: Index | None = None,
         deadlines: DeadlineBook | None = None,
+        *,
+        watermarks: Watermarks | None = None,
     ) -> None:
+        self.watermarks = watermarks
+        self._previous: Watermark | None = None  # the watermark the current listing started at
         self.settings = settings
         self.reporter = reporter
         self.home_region = home_region
@@ -47,7 +57,7 @@ class Listing:
         try:
             if self.full_listing_due(adapter, now):
                 jobs, complete = [], True
-                for item in adapter.list_active(now):
+                for item in self._list(adapter, now):
                     if isinstance(item, Job):
                         jobs.append(item)
                     else:
@@ -55,6 +65,7 @@ class Listing:
                         self._error(
                             adapter, now, result, f"could not read {item.subject}: {item.reason}"
                         )
+                self._keep_watermark(adapter, now)
                 self._reconcile(adapter, jobs, complete, now, result)
                 return jobs
             assert self.index is not None
@@ -69,6 +80,26 @@ class Listing:
             result.failed_regions.append(adapter.region)
             self._error(adapter, now, result, f"could not list active {adapter.name} jobs: {error}")
             return None
+
+    def _list(self, adapter: ServiceAdapter, now: datetime) -> Iterator[Job | Unreadable]:
+        """Since the watermark when there is a fresh one, else in full."""
+        self._previous = None
+        if self.watermarks is not None and adapter.incremental:
+            self._previous = self.watermarks.get(adapter.name, adapter.region)
+            if self._previous is not None and self._previous.usable(now):
+                logger.debug("incremental listing", extra={"since": self._previous.at})
+                return adapter.list_since(self._previous.mark, now)
+            self._previous = None
+        return adapter.list_active(now)
+
+    def _keep_watermark(self, adapter: ServiceAdapter, now: datetime) -> None:
+        """Remember where this listing stopped; a listing that did not finish leaves none,
+        and one too large to keep leaves the old one to go stale."""
+        mark = adapter.listed
+        if self.watermarks is None or mark is None or len(mark.active) > MAX_ACTIVE:
+            return
+        full_at = now if mark.full or self._previous is None else self._previous.full_at
+        self.watermarks.put(adapter.name, adapter.region, Watermark(mark, now, full_at))
 
     def indexed(self, adapter: ServiceAdapter) -> bool:
         """Whether events keep this service's index in this region."""

@@ -20,6 +20,7 @@ from jobwarden.policies import DEFAULT_POLICY_PATH, DEFAULT_SETTINGS_PARAMETER, 
 from jobwarden.services import REGISTRY
 from jobwarden.sweep import Sweeper
 from jobwarden.watch import Watcher
+from jobwarden.watermark import DynamoWatermarks
 
 
 class ConfigurationError(ValueError):
@@ -83,6 +84,8 @@ class Runtime:
         Inside Lambda (`function_arn` given) with deadlines configured, the sweep uses the
         events' index and may move a job's deadline check, which targets this same function.
         Otherwise (the CLI, a stack without the events function) every sweep lists in full.
+        Inside Lambda a full listing reads only what changed since the last one (a watermark
+        in the ledger table) while that is fresh; the CLI always reads everything.
         """
         configuration = self.store.load(REGISTRY)
         if mode is not None:
@@ -109,6 +112,7 @@ class Runtime:
             budget=DynamoBudget(table, settings.max_stops_per_window, window),
             lease=lease,
             fresh_settings=fresh_settings,
+            watermarks=DynamoWatermarks(table) if function_arn is not None else None,
         )
 
     def index(self) -> DynamoIndex:

@@ -34,6 +34,7 @@ from jobwarden.result import SweepResult
 from jobwarden.retries import RetryQueue
 from jobwarden.services import REGISTRY
 from jobwarden.services.base import ServiceAdapter
+from jobwarden.watermark import Watermarks
 
 logger = Logger(service="jobwarden", child=True)
 
@@ -56,6 +57,7 @@ class Sweeper:
         budget: StopBudget | None = None,
         lease: Lease | None = None,
         fresh_settings: Callable[[], Settings] | None = None,
+        watermarks: Watermarks | None = None,
     ) -> None:
         settings = configuration.settings
         self.clients = clients
@@ -69,7 +71,9 @@ class Sweeper:
         )
         self.fresh_settings = fresh_settings or (lambda: settings)
         self.reporter = Reporter(ledger, self.lease.owner, settings.mode)
-        self.listing = Listing(settings, self.reporter, clients.default_region, index, deadlines)
+        self.listing = Listing(
+            settings, self.reporter, clients.default_region, index, deadlines, watermarks=watermarks
+        )
         self.retries = RetryQueue(ledger, self.reporter, settings)
         self.outbox = Outbox(ledger, alerts)
 

@@ -97,7 +97,9 @@ def test_get_job_run_of_a_running_run_reads_its_job(clients, stub):
     glue = stub("glue")
     identity(stub)
     glue.add_response("get_job_run", {"JobRun": running_run()}, {"JobName": JOB, "RunId": RUN})
-    glue.add_response("get_job", sample("glue", "GetJob", "glue/get-job"), {"JobName": JOB})
+    glue.add_response(
+        "batch_get_jobs", sample("glue", "BatchGetJobs", "glue/batch-get-jobs"), {"JobNames": [JOB]}
+    )
     glue.add_response(
         "get_tags", sample("glue", "GetTags", "glue/get-tags"), {"ResourceArn": JOB_ARN}
     )

@@ -29,6 +29,7 @@ CUSTOM_CONTEXT = {
     "sweep_rate_minutes": 15,
     "retention_days": 30,
     "reconcile_every_minutes": 45,
+    "tracing": True,
 }
 
 

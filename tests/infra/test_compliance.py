@@ -70,15 +70,17 @@ def expected_acknowledgements(synth: Synth, regions: list[str]) -> dict[str, set
             if invoke["Properties"]["FunctionName"] == {"Ref": function_id}:
                 expected[invoke_id] = {RUNTIME}
 
+    # X-Ray's actions take "*": acknowledged only where tracing is on (context `tracing`).
+    traced = {XRAY_AND_ANY} if synth.stack.config.tracing else set()
     for service, (function_id, _) in synth.sweep_functions().items():
-        findings = {XRAY_AND_ANY, POLICY_TREE, SCHEDULES}
+        findings = {*traced, POLICY_TREE, SCHEDULES}
         for grant in render_grants(REGISTRY[service], regions):
             findings.update(
                 f"AwsSolutions-IAM5[Resource::{nag_form(r)}]" for r in grant.resources if "*" in r
             )
         function(function_id, findings)
     events_id, _ = synth.events_function()
-    function(events_id, {XRAY_AND_ANY, POLICY_TREE, SCHEDULES})
+    function(events_id, {*traced, POLICY_TREE, SCHEDULES})
     # The Scheduler role and the schedule group need no acknowledgement: the role invokes
     # named functions only.
     return expected
@@ -99,11 +101,15 @@ def test_acknowledgements_are_per_resource_and_give_reasons(
             assert [m for m in scope.node.metadata if m.type == key] == []
 
 
-def test_codebuild_acknowledgements_say_why(default_synth: Synth) -> None:
+def test_codebuild_acknowledgements_say_why(default_synth: Synth, custom_synth: Synth) -> None:
     function_id, _ = default_synth.sweep_functions()["codebuild"]
     rules = acknowledgements(default_synth)[default_synth.role_of(function_id)]
-    assert "X-Ray" in rules[XRAY_AND_ANY]
+    assert "X-Ray" not in rules[XRAY_AND_ANY]  # tracing is off by default
     assert "ListBuilds has no resource type" in rules[XRAY_AND_ANY]
+    traced_id, _ = custom_synth.sweep_functions()["codebuild"]
+    traced = acknowledgements(custom_synth)[custom_synth.role_of(traced_id)]
+    assert "X-Ray" in traced[XRAY_AND_ANY]
+    assert "ListBuilds has no resource type" in traced[XRAY_AND_ANY]
     projects = (
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:"
         "<AWS::AccountId>:project/*]"
@@ -115,11 +121,16 @@ def test_codebuild_acknowledgements_say_why(default_synth: Synth) -> None:
     assert "jobwarden-deadlines group and no other group" in rules[SCHEDULES]
 
 
-def test_events_function_acknowledgements_say_why(default_synth: Synth) -> None:
+def test_events_function_acknowledgements_say_why(
+    default_synth: Synth, custom_synth: Synth
+) -> None:
     function_id, _ = default_synth.events_function()
     rules = acknowledgements(default_synth)[default_synth.role_of(function_id)]
-    assert set(rules) == {XRAY_AND_ANY, POLICY_TREE, SCHEDULES}
-    assert rules[XRAY_AND_ANY].startswith("X-Ray's PutTraceSegments")
+    assert set(rules) == {POLICY_TREE, SCHEDULES}  # no X-Ray, so no "*" at all
+    traced_id, _ = custom_synth.events_function()
+    traced = acknowledgements(custom_synth)[custom_synth.role_of(traced_id)]
+    assert set(traced) == {XRAY_AND_ANY, POLICY_TREE, SCHEDULES}
+    assert traced[XRAY_AND_ANY].startswith("X-Ray's PutTraceSegments")
     assert rules[SCHEDULES].startswith(
         "scheduler:CreateSchedule, scheduler:UpdateSchedule, scheduler:DeleteSchedule: "
     )

@@ -28,16 +28,18 @@ def arn(logical_id: str) -> dict[str, list[str]]:
 
 
 def function_basics(synth: Synth, function_id: str) -> list[dict[str, Any]]:
-    """What every function holds: its own log group, X-Ray, the dead-letter queue."""
+    """What every function holds: its own log group, the dead-letter queue, and X-Ray where
+    tracing is on."""
     queue_id, _ = synth.only("AWS::SQS::Queue")
     log_group = synth.resources[function_id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    xray = {
+        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        "Effect": "Allow",
+        "Resource": "*",
+    }
     return [
         {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": arn(queue_id)},
-        {
-            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-            "Effect": "Allow",
-            "Resource": "*",
-        },
+        *([xray] if synth.stack.config.tracing else []),
         {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Effect": "Allow",
@@ -208,7 +210,7 @@ SERVICE_STATEMENTS: dict[str, list[dict[str, Any]]] = {
         {"Action": "glue:GetJobs", "Effect": "Allow", "Resource": "*"},
         {
             "Action": [
-                "glue:GetJob",
+                "glue:BatchGetJobs",
                 "glue:GetJobRuns",
                 "glue:GetJobRun",
                 "glue:BatchStopJobRun",

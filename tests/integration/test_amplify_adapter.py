@@ -568,3 +568,21 @@ def _branch(app_id: str, name: str, active_job: str = "") -> dict:
         "ttl": "5",
         "enablePullRequestPreview": False,
     }
+
+
+def test_indexed_jobs_read_each_app_and_branch_once_and_each_job_once(account):
+    now = datetime.now(UTC)
+    app = create_app(account.clients, "storefront", {"team": "web"})
+    jobs = [
+        start(account, app, n * MINUTE, (MINUTE / 2, "PROVISIONING"), (MINUTE, "RUNNING"), now=now)
+        for n in (30, 20, 10)
+    ]
+    calls: list[str] = []
+    account.clients.client("amplify").meta.events.register(
+        "before-parameter-build.amplify", lambda model, **_: calls.append(model.name)
+    )
+
+    found = adapter(account.clients).describe_many(jobs, now)
+
+    assert set(found) == set(jobs)
+    assert sorted(calls) == ["GetApp", "GetBranch", "GetJob", "GetJob", "GetJob"]

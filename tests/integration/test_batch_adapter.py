@@ -155,7 +155,7 @@ def test_every_queue_every_status_page_and_describe_chunk(account, fill, queue):
     # one page per status and queue: ListJobs answers up to 1000 jobs a page (its model
     # documentation); paging past a page is pinned with the Stubber below
     assert calls.count(("batch", "ListJobs")) == 5 + 5
-    assert calls.count(("batch", "DescribeJobs")) == 2 + 1  # 180 ids in chunks of 100, then 5
+    assert calls.count(("batch", "DescribeJobs")) == 2  # 185 ids of both queues, 100 a call
 
 
 def test_a_job_moving_on_during_the_listing_is_seen_once(account, fill, queue):
@@ -219,16 +219,18 @@ def test_array_children_events_are_dropped_by_the_rule_and_the_function():
     from moto.events.models import EventPattern
 
     pattern = EventPattern.load(
-        json.dumps({"source": ["aws.batch"], "detail": BatchJobs.events_detail})
+        json.dumps({"source": ["aws.batch"], "detail": BatchJobs.event_detail})
     )
 
     def passes(detail: dict) -> bool:
         return bool(pattern.matches_event({"source": "aws.batch", "detail": detail}))
 
-    assert passes({"jobId": "job-1"})
-    assert passes({"jobId": "parent", "arrayProperties": {"size": 3}})
-    assert not passes({"jobId": "parent:0", "arrayProperties": {"index": 0}})
-    assert not passes({"jobId": "parent:2", "arrayProperties": {"index": 2}})
+    assert passes({"jobId": "job-1", "status": "RUNNABLE"})
+    assert passes({"jobId": "parent", "status": "PENDING", "arrayProperties": {"size": 3}})
+    child = {"status": "RUNNING", "arrayProperties": {"index": 0}}
+    assert not passes({"jobId": "parent:0", **child})
+    assert not passes({"jobId": "parent:2", **child, "arrayProperties": {"index": 2}})
+    assert not passes({"jobId": "job-1", "status": "STARTING"})  # changes nothing we keep
 
 
 def test_describe_jobs_in_chunks_of_100_and_list_jobs_follows_tokens():
@@ -610,3 +612,23 @@ def _detail(job_id: str, status: str, reason: str | None = None) -> dict:
 def _job(job_id: str) -> Job:
     now = datetime.now(UTC)
     return Job("batch", job_id, "align", "us-east-1", "RUNNING", now, now)
+
+
+def test_indexed_jobs_of_twenty_queues_cost_one_describe_of_each_kind(account, fill):
+    """Re-reading indexed jobs: DescribeJobs 100 ids a call, and every queue's tags in one
+    DescribeJobQueues (it takes up to 100 queues), not one call per queue."""
+    now = datetime.now(UTC)
+    register_job_definition(account.clients, "align", vcpus=4, memory_mib=8192)
+    ids = []
+    for n in range(20):
+        create_job_queue(account.clients, f"queue-{n}", {"team": f"t{n}"})
+        ids.append(submit(account, fill, HOUR, *walk("RUNNABLE"), now=now, jobQueue=f"queue-{n}"))
+    calls: list[str] = []
+    account.clients.client("batch").meta.events.register(
+        "before-parameter-build.batch", lambda model, **_: calls.append(model.name)
+    )
+    found = adapter(account.clients).describe_many(ids, now)
+
+    assert set(found) == set(ids)
+    assert found[ids[7]].tags == {"team": "t7"}
+    assert sorted(calls) == ["DescribeJobQueues", "DescribeJobs"]

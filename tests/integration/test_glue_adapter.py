@@ -506,7 +506,7 @@ def test_throttling_is_retried(account, operation):
 def test_the_grants_cover_every_glue_call():
     assert GlueJobRuns.iam_actions() == {
         "glue:GetJobs",
-        "glue:GetJob",  # re-reading one indexed run (describe_many)
+        "glue:BatchGetJobs",  # the definitions of indexed runs (describe_many)
         "glue:GetJobRuns",
         "glue:GetJobRun",
         "glue:BatchStopJobRun",
@@ -579,3 +579,26 @@ def _error(job: str, run_id: str, code: str, message: str) -> dict:
         "JobRunId": run_id,
         "ErrorDetail": {"ErrorCode": code, "ErrorMessage": message},
     }
+
+
+def test_indexed_runs_read_each_definition_and_tags_once(account, fill):
+    """Re-reading indexed runs: GetJobRun per run (Glue has no batch read of runs), the
+    definitions in one BatchGetJobs, each job's tags once."""
+    now = datetime.now(UTC)
+    runs = {}
+    for n in range(3):
+        create_glue_job(account.clients, f"etl-{n}", {"team": "data"}, max_concurrent_runs=2)
+        for ago in (2 * HOUR, HOUR):
+            runs[start(account, f"etl-{n}", ago, now)] = f"etl-{n}"
+    account.emulator.calls = calls = []
+    glue = account.clients.client("glue")
+    tags = counting(glue, "GetTags")
+    definitions = counting(glue, "GetJob")
+
+    found = adapter(account.clients).describe_many(list(runs), now, runs)
+
+    assert set(found) == set(runs)
+    assert found[next(iter(runs))].tags == {"team": "data"}
+    assert len(tags) == 3
+    assert definitions == []
+    assert calls.count(("glue", "GetJobRun")) == 6

@@ -51,12 +51,19 @@ def test_scheduled_sweep_stops_and_emits_metrics(lambda_env, capsys):
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     (metrics,) = emf
     assert metrics["service"] == "codebuild"
-    assert (metrics["JobsSeen"], metrics["JobsStopped"], metrics["StopFailures"]) == (
-        [2.0],
-        [1.0],
-        [0.0],
-    )
+    assert (metrics["JobsSeen"], metrics["JobsStopped"]) == ([2.0], [1.0])
+    # Zeros are not sent: a series costs for every hour it gets a value, zero or not.
+    names = {m["Name"] for m in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert names == {"JobsSeen", "JobsStopped"}
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "JobWarden"
+
+
+def test_a_sweep_with_nothing_to_say_sends_no_metrics(lambda_env, capsys):
+    put_settings(lambda_env.clients, {"mode": "enforce"})
+
+    sweep.handler({"source": "aws.events"}, LambdaContext())
+
+    assert '"_aws"' not in capsys.readouterr().out
 
 
 def test_the_event_may_name_the_service(lambda_env):

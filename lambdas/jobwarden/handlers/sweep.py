@@ -43,15 +43,24 @@ def service_of(event: dict[str, Any], default: str | None) -> str:
 
 
 def emit_metrics(result: SweepResult) -> None:
-    metrics.add_dimension(name="service", value=result.service)
-    metrics.add_metric(name="JobsSeen", unit=MetricUnit.Count, value=result.seen)
-    metrics.add_metric(name="JobsStopped", unit=MetricUnit.Count, value=result.stopped)
-    metrics.add_metric(name="JobsNotified", unit=MetricUnit.Count, value=result.notified)
-    metrics.add_metric(name="SweepErrors", unit=MetricUnit.Count, value=result.errors)
-    metrics.add_metric(name="StopFailures", unit=MetricUnit.Count, value=result.stop_failures)
-    metrics.add_metric(name="MissedEvents", unit=MetricUnit.Count, value=result.missed)
-    metrics.add_metric(name="AlertsUndelivered", unit=MetricUnit.Count, value=result.undelivered)
-    metrics.add_metric(name="StaleLeases", unit=MetricUnit.Count, value=result.recovered)
+    """Only what is not zero: CloudWatch bills each series for every hour it receives a
+    value, so a zero sent every sweep costs as much as a real count, and says nothing the
+    alarms (missing data is not breaching) and the dashboard (a gap is zero) need."""
+    counts = {
+        "JobsSeen": result.seen,
+        "JobsStopped": result.stopped,
+        "JobsNotified": result.notified,
+        "SweepErrors": result.errors,
+        "StopFailures": result.stop_failures,
+        "MissedEvents": result.missed,
+        "AlertsUndelivered": result.undelivered,
+        "StaleLeases": result.recovered,
+    }
+    said = {name: value for name, value in counts.items() if value}
+    if said:
+        metrics.add_dimension(name="service", value=result.service)
+    for name, value in said.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 # A record's lease outlives the invocation that wrote it by this much, so no live owner ever
@@ -72,7 +81,7 @@ def lease_of(context: LambdaContext) -> Lease:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@metrics.log_metrics(raise_on_empty_metrics=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     current = runtime()
     check = event.get("check")

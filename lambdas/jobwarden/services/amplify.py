@@ -76,6 +76,9 @@ class AmplifyJobs(ServiceAdapter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._client = self.clients.client("amplify", self.region)
+        # Held for the sweep (this adapter's life): nothing read twice in one invocation.
+        self._apps: dict[str, dict[str, Any]] = {}
+        self._branches: dict[tuple[str, str], dict[str, Any]] = {}
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
@@ -101,23 +104,33 @@ class AmplifyJobs(ServiceAdapter):
     def describe_many(
         self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
     ) -> dict[str, Job]:
+        """GetJob per job (Amplify has no batch read), and each app and branch once a sweep."""
         found: dict[str, Job] = {}
         for qualified in job_ids:
             details = parse_id(qualified)
             try:
-                summary = self._get_job(details)["summary"]
-                if summary["status"] not in ACTIVE:
+                job = self._get_job(details)
+                if job["summary"]["status"] not in ACTIVE:
                     continue
-                app = self._client.get_app(appId=details["app_id"])["app"]
-                branch = self._client.get_branch(
-                    appId=details["app_id"], branchName=details["branch"]
-                )["branch"]
-                found[qualified] = self.to_job(app, branch, summary)
+                app = self._app(details["app_id"])
+                branch = self._branch(details["app_id"], details["branch"])
             except ClientError as error:
                 if error_code(error) != "NotFoundException":
                     raise
                 continue  # deleted with its branch or app
+            found[qualified] = self.to_job(app, branch, job["summary"], job)
         return found
+
+    def _app(self, app_id: str) -> dict[str, Any]:
+        if app_id not in self._apps:
+            self._apps[app_id] = self._client.get_app(appId=app_id)["app"]
+        return self._apps[app_id]
+
+    def _branch(self, app_id: str, name: str) -> dict[str, Any]:
+        if (app_id, name) not in self._branches:
+            branch = self._client.get_branch(appId=app_id, branchName=name)["branch"]
+            self._branches[(app_id, name)] = branch
+        return self._branches[(app_id, name)]
 
     def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
         """Every app, every branch, each branch's jobs newest first down to its active job.
@@ -187,12 +200,20 @@ class AmplifyJobs(ServiceAdapter):
         for page in pages:
             yield from page.get(key, [])
 
-    def to_job(self, app: dict[str, Any], branch: dict[str, Any], summary: dict[str, Any]) -> Job:
+    def to_job(
+        self,
+        app: dict[str, Any],
+        branch: dict[str, Any],
+        summary: dict[str, Any],
+        job: dict[str, Any] | None = None,
+    ) -> Job:
+        """`job` is the GetJob answer when the caller has read it (its steps say when the
+        build started); otherwise a started job is read here."""
         app_id, branch_name, job_id = app["appId"], branch["branchName"], summary["jobId"]
         details = {"app_id": app_id, "branch": branch_name, "job_id": job_id}
         status, started_at = summary["status"], None
         if status not in QUEUED:
-            steps = self._get_job(details)["steps"]
+            steps = (job or self._get_job(details))["steps"]
             started_at = min((s["startTime"] for s in steps), default=summary["startTime"])
             status = f"{status} ({steps[-1]['stepName']})" if steps else status
         compute_type = app.get("jobConfig", {}).get("buildComputeType", DEFAULT_COMPUTE_TYPE)

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from jobwarden.aws import Clients
 from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome, PendingRetry, RetryStarted, Settings
+from jobwarden.watermark import Mark
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,21 @@ class ServiceAdapter(ABC):
         self.clients = clients
         self.region = region
         self.settings = settings
+        # Set by a listing that ran to its end, in adapters whose listing grows with history.
+        self.listed: Mark | None = None
 
     @abstractmethod
     def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
         """Yield every job of this service in this region that is queued or running, and an
         `Unreadable` for each resource that could not be read (the listing goes on)."""
+
+    # True where `list_active` pages through history and `list_since` can skip it.
+    incremental: ClassVar[bool] = False
+
+    def list_since(self, mark: Mark, now: datetime) -> Iterator[Job | Unreadable]:
+        """The same jobs as `list_active`, reading only what changed since `mark` (see
+        jobwarden.watermark); falls back to `list_active` when the mark's boundary is gone."""
+        raise NotImplementedError(f"{self.name} lists in full only")
 
     @abstractmethod
     def stop(self, job: Job, reason: str) -> Outcome:
@@ -103,10 +114,9 @@ class ServiceAdapter(ABC):
     events_announce_starts: ClassVar[bool] = True
     # (EventBridge source, detail-type) pairs `from_event` reads; the stack subscribes to them.
     events: ClassVar[tuple[tuple[str, str], ...]] = ()
-    # An EventBridge `detail` pattern the stack adds to the rule for those events, so events
-    # `from_event` would ignore anyway never invoke the events function (same for every
-    # adapter of one source).
-    events_detail: ClassVar[Mapping[str, Any]] = {}
+    # An EventBridge pattern on the events' `detail`: what the stack's rule lets through, so
+    # the events function is not invoked (and billed) for events `from_event` would skip.
+    event_detail: ClassVar[Mapping[str, Any]] = {}
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:

@@ -34,6 +34,7 @@ STARTED_STATUSES = frozenset({"STARTING", "RUNNING"})  # terminated, not cancell
 # Statuses in which an array child has (or had) a `startedAt`.
 CHILD_RAN_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
 DESCRIBE_LIMIT = 100  # DescribeJobs takes at most 100 job ids
+QUEUES_LIMIT = 100  # DescribeJobQueues takes at most 100 queues
 REASON_LIMIT = 1024  # TerminateJob's reason
 # SageMaker training queues hold service jobs (ListServiceJobs/TerminateServiceJob), not jobs.
 SERVICE_JOB_QUEUE_TYPES = frozenset({"SAGEMAKER_TRAINING"})
@@ -52,11 +53,14 @@ class BatchJobs(ServiceAdapter):
     )
 
     events = (("aws.batch", "Batch Job State Change"),)
-    # Every array child sends its own state changes (its detail carries
-    # `arrayProperties.index`, as DescribeJobs shows a child); the parent speaks for them, so
-    # the rule drops them ("exists": false, EventBridge's content filtering) before they
-    # invoke the events function. `from_event` skips them too.
-    events_detail: ClassVar[Mapping[str, Any]] = {"arrayProperties": {"index": [{"exists": False}]}}
+    # Array children (each a job of its own, with an `index`) are judged through their parent,
+    # and SUBMITTED and STARTING change nothing the index or a deadline needs: a job enters
+    # the index in PENDING (waiting on dependencies) or RUNNABLE, its run-time deadline moves
+    # at RUNNING, it leaves at SUCCEEDED or FAILED. Filtered in the rule, not in the function.
+    event_detail: ClassVar[Mapping[str, Any]] = {
+        "status": ["PENDING", "RUNNABLE", "RUNNING", "SUCCEEDED", "FAILED"],
+        "arrayProperties": {"index": [{"exists": False}]},
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -88,34 +92,48 @@ class BatchJobs(ServiceAdapter):
     def describe_many(
         self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
     ) -> dict[str, Job]:
-        found: dict[str, Job] = {}
-        for chunk in _chunks(list(job_ids), DESCRIBE_LIMIT):
-            for detail in self._client.describe_jobs(jobs=chunk).get("jobs", []):
-                if detail["status"] in ACTIVE_STATUSES and not _is_child(detail):
-                    tags = self._tags_of_queue(detail["jobQueue"])
-                    found[detail["jobId"]] = self.to_job(detail, tags, now)
-        return found
+        details = [
+            detail
+            for chunk in _chunks(list(job_ids), DESCRIBE_LIMIT)
+            for detail in self._client.describe_jobs(jobs=chunk).get("jobs", [])
+            if detail["status"] in ACTIVE_STATUSES and not _is_child(detail)
+        ]
+        self._load_queue_tags({detail["jobQueue"] for detail in details})
+        return {
+            detail["jobId"]: self.to_job(detail, self._queue_tags.get(detail["jobQueue"], {}), now)
+            for detail in details
+        }
 
-    def _tags_of_queue(self, queue: str) -> dict[str, str]:
-        if queue not in self._queue_tags:
-            queues = self._client.describe_job_queues(jobQueues=[queue]).get("jobQueues", [])
-            self._queue_tags[queue] = queues[0].get("tags", {}) if queues else {}
-        return self._queue_tags[queue]
+    def _load_queue_tags(self, queues: set[str]) -> None:
+        """The tags of the queues not yet known, 100 queues a DescribeJobQueues call."""
+        missing = sorted(queues - self._queue_tags.keys())
+        for chunk in _chunks(missing, QUEUES_LIMIT):
+            for queue in self._client.describe_job_queues(jobQueues=chunk).get("jobQueues", []):
+                self._remember(queue)
+        for queue in missing:  # gone: no tags
+            self._queue_tags.setdefault(queue, {})
+
+    def _remember(self, queue: Mapping[str, Any]) -> None:
+        """A job names its queue by ARN; a caller may by name: both find the tags."""
+        tags = queue.get("tags", {})
+        self._queue_tags[queue["jobQueueArn"]] = tags
+        self._queue_tags[queue["jobQueueName"]] = tags
 
     def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
-        """Queue by queue; a queue whose jobs cannot be read (deleted mid-sweep, refused) is
-        one Unreadable, and the other queues are still listed."""
+        """Every queue's active ids first, then DescribeJobs 100 ids a call across queues. A
+        queue whose jobs cannot be listed (deleted mid-sweep, refused) is one Unreadable, and
+        the other queues are still listed."""
+        ids: dict[str, None] = {}
         for queue in self._job_queues():
+            self._remember(queue)
             arn = queue["jobQueueArn"]
-            self._queue_tags[arn] = queue.get("tags", {})
             try:
-                jobs = self.describe_many(self._active_ids(arn), now)
+                ids.update(dict.fromkeys(self._active_ids(arn)))
             except ClientError as error:
                 if not isolable(error):
                     raise
                 yield Unreadable(f"batch job queue {queue.get('jobQueueName', arn)}", str(error))
-                continue
-            yield from jobs.values()
+        yield from self.describe_many(list(ids), now).values()
 
     def _job_queues(self) -> Iterator[dict[str, Any]]:
         for page in self._client.get_paginator("describe_job_queues").paginate():

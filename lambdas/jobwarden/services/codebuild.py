@@ -15,6 +15,7 @@ from jobwarden.model import Job, Outcome
 from jobwarden.pricing import codebuild_basis
 from jobwarden.services import register
 from jobwarden.services.base import Grant, ServiceAdapter, Unreadable, isolable
+from jobwarden.watermark import MAX_PAGES, Mark
 
 # No build can be older than the longest build timeout (36 h) plus the longest queue
 # timeout (8 h), so listing newest-first can stop once it passes that age.
@@ -45,6 +46,7 @@ class CodeBuildBuilds(ServiceAdapter):
     )
 
     events = (("aws.codebuild", "CodeBuild Build State Change"),)
+    incremental = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -63,16 +65,55 @@ class CodeBuildBuilds(ServiceAdapter):
         a page in which every build is past it does.
         """
         oldest = now - MAX_BUILD_AGE
+        self.listed = None
+        newest: list[str] = []
+        active: list[str] = []
         request: dict[str, str] = {"sortOrder": "DESCENDING"}
         while True:
             page = self._client.list_builds(**request)
-            builds, unreadable = self._read(page.get("ids", []))
-            yield from unreadable
-            yield from self._active(builds)
+            ids = page.get("ids", [])
+            newest = newest or ids
+            builds, unreadable = self._read(ids)
+            for item in [*unreadable, *self._active(builds)]:
+                active.append(_build_id(item))
+                yield item
             token = page.get("nextToken")
             if not token or (builds and all(b["startTime"] < oldest for b in builds)):
+                self.listed = Mark(tuple(newest), tuple(active))
                 return
             request = {"nextToken": token}
+
+    def list_since(self, mark: Mark, now: datetime) -> Iterator[Job | Unreadable]:
+        """The builds new since `mark` (pages down to the first one holding a build the mark
+        saw) and the builds active then, read together, 100 a BatchGetBuilds call. With no
+        boundary within MAX_PAGES pages, the full listing."""
+        self.listed = None
+        seen = set(mark.seen)
+        newest: list[str] = []
+        fresh: dict[str, None] = {}  # ordered, de-duplicated
+        request: dict[str, str] = {"sortOrder": "DESCENDING"}
+        met = False  # the boundary; without it the whole history was read, as in full
+        for _ in range(MAX_PAGES):
+            page = self._client.list_builds(**request)
+            ids = page.get("ids", [])
+            newest = newest or ids
+            fresh.update((i, None) for i in ids if i not in seen)
+            token = page.get("nextToken")
+            met = bool(seen.intersection(ids))
+            if not token or met:
+                break
+            request = {"nextToken": token}
+        else:
+            yield from self.list_active(now)
+            return
+        fresh.update((i, None) for i in mark.active)
+        active: list[str] = []
+        for chunk in chunks(list(fresh), BATCH_LIMIT):
+            builds, unreadable = self._read(chunk)
+            for item in [*unreadable, *self._active(builds)]:
+                active.append(_build_id(item))
+                yield item
+        self.listed = Mark(tuple(newest), tuple(active), full=not met)
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
@@ -113,7 +154,9 @@ class CodeBuildBuilds(ServiceAdapter):
         for build in active:
             if build["projectName"] in unreadable:
                 # Without the project's tags an exempt build could be stopped: not judged.
-                yield Unreadable(f"codebuild build {build['id']}", unreadable[build["projectName"]])
+                yield Unreadable(
+                    f"{UNREADABLE_BUILD}{build['id']}", unreadable[build["projectName"]]
+                )
             else:
                 yield self.to_job(build)
 
@@ -129,7 +172,7 @@ class CodeBuildBuilds(ServiceAdapter):
                 if not isolable(error):
                     raise
                 if len(chunk) == 1:
-                    unreadable.append(Unreadable(f"codebuild build {chunk[0]}", str(error)))
+                    unreadable.append(Unreadable(f"{UNREADABLE_BUILD}{chunk[0]}", str(error)))
                     continue
                 for build_id in chunk:
                     found, refused = self._read([build_id])
@@ -212,6 +255,15 @@ def stop_outcome(status: str) -> Outcome | None:
     if status == "IN_PROGRESS":
         return None
     return Outcome.STOPPED if status == "STOPPED" else Outcome.ALREADY_FINISHED
+
+
+UNREADABLE_BUILD = "codebuild build "
+
+
+def _build_id(item: Job | Unreadable) -> str:
+    """The build an active or unreadable item is about: an unreadable build stays in the
+    mark, so the next incremental sweep tries it again."""
+    return item.job_id if isinstance(item, Job) else item.subject.removeprefix(UNREADABLE_BUILD)
 
 
 def _event_start_time(value: str) -> datetime:

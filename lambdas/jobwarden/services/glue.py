@@ -37,6 +37,9 @@ STOPPED_STATES = frozenset({"STOPPING", "STOPPED"})  # what BatchStopJobRun lead
 MAX_RUN_AGE = timedelta(minutes=10080) * 2
 JOBS_PAGE_SIZE = 100  # GetJobs returns whole job definitions; it takes up to 1000
 RUNS_PAGE_SIZE = 200  # GetJobRuns' largest page
+# BatchGetJobs: the model sets no maximum; 100 names keeps each answer (whole definitions)
+# near the size of a GetJobs page.
+DEFINITIONS_BATCH = 100
 STOP_BATCH = 25  # BatchStopJobRun takes at most 25 run ids, all of one job
 
 
@@ -103,7 +106,7 @@ class GlueJobRuns(ServiceAdapter):
         ),
         Grant(
             (
-                "glue:GetJob",
+                "glue:BatchGetJobs",
                 "glue:GetJobRuns",
                 "glue:GetJobRun",
                 "glue:BatchStopJobRun",
@@ -125,7 +128,9 @@ class GlueJobRuns(ServiceAdapter):
         super().__init__(*args, **kwargs)
         self._client = self.clients.client("glue", self.region)
         self._job_arn_prefix = ""
+        # Held for the sweep (this adapter's life): nothing read twice in one invocation.
         self._tags: dict[str, dict[str, str]] = {}
+        self._definitions: dict[str, dict[str, Any]] = {}
 
     def list_active(self, now: datetime) -> Iterator[Job | Unreadable]:
         oldest = now - MAX_RUN_AGE
@@ -134,6 +139,7 @@ class GlueJobRuns(ServiceAdapter):
         )
         for page in pages:
             for job in page.get("Jobs", []):
+                self._definitions[job["Name"]] = job
                 yield from self._active_runs(job, oldest, now)
 
     @classmethod
@@ -157,25 +163,43 @@ class GlueJobRuns(ServiceAdapter):
     def describe_many(
         self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
     ) -> dict[str, Job]:
-        """GetJobRun needs the job's name with the run id: `names` must carry it."""
-        found: dict[str, Job] = {}
-        definitions: dict[str, dict[str, Any]] = {}
+        """GetJobRun per run (Glue has no batch read of runs; it needs the job's name with
+        the run id: `names` must carry it), then the definitions this sweep does not hold
+        yet in BatchGetJobs calls, and each job's tags once."""
+        runs: dict[str, dict[str, Any]] = {}
         for run_id in job_ids:
             name = (names or {})[run_id]
             try:
                 run = self._client.get_job_run(JobName=name, RunId=run_id)["JobRun"]
-                if run["JobRunState"] not in ACTIVE_STATES:
-                    continue
-                if name not in definitions:
-                    definitions[name] = self._client.get_job(JobName=name)["Job"]
             except ClientError as error:
                 if error_code(error) != "EntityNotFoundException":
                     raise
                 continue  # the job or the run is gone
-            job = self.to_job(definitions[name], run, self._job_tags(name), now)
+            if run["JobRunState"] in ACTIVE_STATES:
+                runs[run_id] = run
+        self._load_definitions({run["JobName"] for run in runs.values()})
+        found: dict[str, Job] = {}
+        for run_id, run in runs.items():
+            definition = self._definitions.get(run["JobName"])
+            if definition is None:
+                continue  # deleted since its run was read
+            try:
+                tags = self._job_tags(run["JobName"])
+            except ClientError as error:
+                if error_code(error) != "EntityNotFoundException":
+                    raise
+                continue
+            job = self.to_job(definition, run, tags, now)
             if isinstance(job, Job):
                 found[run_id] = job
         return found
+
+    def _load_definitions(self, names: set[str]) -> None:
+        missing = sorted(names - self._definitions.keys())
+        for start in range(0, len(missing), DEFINITIONS_BATCH):
+            chunk = missing[start : start + DEFINITIONS_BATCH]
+            for job in self._client.batch_get_jobs(JobNames=chunk).get("Jobs", []):
+                self._definitions[job["Name"]] = job
 
     def _active_runs(
         self, job: dict[str, Any], oldest: datetime, now: datetime
