@@ -11,6 +11,8 @@ Context (defaults in cdk.json; `cdk -c key=value` or CDK_CONTEXT_JSON override t
   reconcile_every_minutes
                       minutes between full listings, 1..1440   (default 30); in between, a
                       sweep evaluates the jobs the state-change events indexed
+  notify_topics       SNS topic ARNs policies may route alerts to (`notify`), a list or
+                      "a,b"; the sweeps may publish to exactly these (default none)
 
 The stack is environment-agnostic and synthesis makes no AWS calls: no lookups, no
 credentials, no Docker.
@@ -28,6 +30,7 @@ from typing import Any
 from aws_cdk import App, CfnOutput, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
+from jobwarden.bounds import SNS_TOPIC_ARN
 from jobwarden.model import Mode
 from jobwarden.services import REGISTRY
 
@@ -48,6 +51,7 @@ ALL_SERVICES = "all"
 MAX_RATE_MINUTES = 1440
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NOTIFY_TOPICS = 20
 
 
 class ContextError(ValueError):
@@ -63,6 +67,7 @@ class JobWardenConfig:
     regions: tuple[str, ...] = ()
     retention_days: int = 90
     reconcile_every_minutes: int = 30
+    notify_topics: tuple[str, ...] = ()
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> JobWardenConfig:
@@ -87,7 +92,23 @@ class JobWardenConfig:
                 1,
                 MAX_RATE_MINUTES,
             ),
+            notify_topics=_topics(context.get("notify_topics")),
         )
+
+
+def _topics(value: Any) -> tuple[str, ...]:
+    """Extra topics are granted literally: the stack cannot know at synth time which topics
+    policies in SSM will name, so the deployer lists them, and nothing else is publishable."""
+    topics = list(dict.fromkeys(_names("notify_topics", value)))
+    bad = [t for t in topics if not SNS_TOPIC_ARN.fullmatch(t) or t.endswith(".fifo")]
+    if bad:
+        raise ContextError(
+            f"context 'notify_topics' must be SNS standard topic ARNs "
+            f"(arn:aws:sns:<region>:<account>:<name>); got {bad}"
+        )
+    if len(topics) > MAX_NOTIFY_TOPICS:
+        raise ContextError(f"context 'notify_topics' lists more than {MAX_NOTIFY_TOPICS} topics")
+    return tuple(topics)
 
 
 def _mode(value: Any) -> Mode:
@@ -190,6 +211,7 @@ class JobWardenStack(Stack):
             parameters=parameters,
             deadlines=deadlines,
             dead_letter_queue=dead_letters.queue,
+            notify_topics=config.notify_topics,
         )
         sweep_functions = {name: sweep.function for name, sweep in self.sweeps.functions.items()}
         deadlines.allow_invoking(sweep_functions)
@@ -261,6 +283,7 @@ def _context_of(app: App, defaults: Mapping[str, Any] | None) -> dict[str, Any]:
         "regions",
         "retention_days",
         "reconcile_every_minutes",
+        "notify_topics",
     }
     keys.update(defaults or {})
     values = {key: app.node.try_get_context(key) for key in keys}

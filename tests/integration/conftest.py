@@ -84,7 +84,15 @@ def account() -> Iterator[Account]:
 
 
 def alert_bodies(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [json.loads(alert["Message"]) for alert in alerts]
+    """The ledger entries the alerts carried, one by one or in a digest (render.py's JSON)."""
+    entries = []
+    for alert in alerts:
+        body = json.loads(alert["Message"])
+        if body["kind"] == "digest":
+            entries += [item["entry"] for item in body["entries"]]
+        else:
+            entries.append(body["entry"])
+    return entries
 
 
 class _Body:
