@@ -27,6 +27,7 @@ from jobwarden.ledger import Ledger, Undelivered, entry_key
 from jobwarden.model import DEFAULT_EXEMPT_TAG, Settings
 from jobwarden.render import (
     DIGEST_MAX_ENTRIES,
+    MAX_MESSAGE_BYTES,
     Context,
     Message,
     is_digested,
@@ -137,11 +138,20 @@ class Outbox:
             for (topic, _, _), members in groups.items():
                 for start in range(0, len(members), DIGEST_MAX_ENTRIES):
                     chunk = members[start : start + DIGEST_MAX_ENTRIES]
-                    entries = [(entry_key(i.pk, i.sk), i.entry) for i in chunk]
-                    message = render_digest(entries, self.context, now)
-                    sends.append(_Send(topic, message, [(i.pk, i.sk) for i in chunk]))
+                    sends += [_Send(topic, m, keys) for m, keys in self._digests(chunk, now)]
         platform = self.alerts.platform_topic
         return sorted(sends, key=lambda send: send.topic != platform)  # stable: platform first
+
+    def _digests(
+        self, chunk: list[Undelivered], now: datetime
+    ) -> list[tuple[Message, list[tuple[str, str]]]]:
+        """One digest of `chunk`, or more when one would pass SNS's size limit."""
+        entries = [(entry_key(i.pk, i.sk), i.entry) for i in chunk]
+        message = render_digest(entries, self.context, now)
+        if message.size <= MAX_MESSAGE_BYTES or len(chunk) == 1:
+            return [(message, [(i.pk, i.sk) for i in chunk])]
+        half = len(chunk) // 2
+        return self._digests(chunk[:half], now) + self._digests(chunk[half:], now)
 
     def _routes(self, item: Undelivered) -> list[str]:
         routes = [self.alerts.platform_topic]

@@ -21,6 +21,7 @@ from jobwarden.model import Mode, Outcome, Verdict
 
 SCHEMA = "jobwarden.alert/1"
 SUBJECT_LIMIT = 100  # SNS rejects longer subjects
+MAX_MESSAGE_BYTES = 256 * 1024  # SNS's limit for a whole message
 # Lines of a digest listed in the chat rendering (a channel is no place for a report); the
 # email lists every entry of the digest, the machine JSON carries every entry whole.
 CHAT_DIGEST_LINES = 15
@@ -102,23 +103,27 @@ class Message:
         """The `Message` of a `MessageStructure=json` publish: a body per protocol.
 
         `https` carries the chat notification, because that is how the chat integration
-        subscribes to a topic; machines read the entry from `sqs`, `lambda` or `email-json`.
+        subscribes to a topic; every other protocol (SQS, Lambda, email-json, Firehose, HTTP)
+        gets `default`, the JSON for machines, so it is in the message once.
         """
-        machine = json.dumps(self.machine, sort_keys=True)
         return json.dumps(
             {
-                "default": machine,
+                "default": json.dumps(self.machine, sort_keys=True),
                 "email": self.email,
-                "email-json": machine,
-                "sqs": machine,
-                "lambda": machine,
-                "firehose": machine,
-                "http": machine,
                 "https": json.dumps(self.chat, sort_keys=True),
                 "sms": self.subject,
             },
             sort_keys=True,
         )
+
+    @property
+    def size(self) -> int:
+        """Bytes SNS counts against its limit: the message, subject and attributes."""
+        attributes = sum(
+            len(name.encode()) + len(value["StringValue"].encode()) + len(value["DataType"])
+            for name, value in self.sns_attributes().items()
+        )
+        return len(self.sns_message().encode()) + len(self.subject) + attributes
 
     def sns_attributes(self) -> dict[str, dict[str, str]]:
         return {
