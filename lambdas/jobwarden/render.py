@@ -236,21 +236,25 @@ def _counts(items: Sequence[Entry]) -> dict[Outcome, int]:
 
 def _what_happened(entry: Entry) -> str:
     noun = NOUNS.get(entry.service, f"{entry.service} job")
+    a = "an" if noun[0].lower() in "aeiou" else "a"
+    an = a.capitalize()
     if entry.verdict is Verdict.ERROR:
         return f"jobwarden could not finish its work on {entry.service} ({entry.mode} mode)."
     if entry.outcome is Outcome.WARNED:
         stop = "stopped" if entry.mode is Mode.ENFORCE else "reported as would-stop (dry run)"
         left = "" if entry.left_minutes is None else f" in about {entry.left_minutes:.0f} min"
-        return f"A {noun} is near its limit and will be {stop}{left} unless it ends or is exempted."
+        return (
+            f"{an} {noun} is near its limit and will be {stop}{left} unless it ends or is exempted."
+        )
     phrases = {
-        Outcome.STOPPED: f"jobwarden stopped a {noun}.",
-        Outcome.STOP_REQUESTED: f"jobwarden asked {entry.service} to stop a {noun}.",
-        Outcome.WOULD_STOP: f"jobwarden would have stopped a {noun}; this is a dry run, "
+        Outcome.STOPPED: f"jobwarden stopped {a} {noun}.",
+        Outcome.STOP_REQUESTED: f"jobwarden asked {entry.service} to stop {a} {noun}.",
+        Outcome.WOULD_STOP: f"jobwarden would have stopped {a} {noun}; this is a dry run, "
         "so nothing was stopped.",
-        Outcome.ALREADY_FINISHED: f"A {noun} over its limit finished before jobwarden's stop.",
-        Outcome.NOTIFIED: f"A {noun} is over a limit of a notify-only policy; it was not stopped.",
-        Outcome.HELD: f"A {noun} is over its limit, but its stop was held.",
-        Outcome.FAILED: f"jobwarden FAILED to stop a {noun}; it is still running and the "
+        Outcome.ALREADY_FINISHED: f"{an} {noun} over its limit finished before the stop.",
+        Outcome.NOTIFIED: f"{an} {noun} is over a limit of a notify-only policy; not stopped.",
+        Outcome.HELD: f"{an} {noun} is over its limit, but its stop was held.",
+        Outcome.FAILED: f"jobwarden FAILED to stop {a} {noun}; it is still running and the "
         "next sweep tries again.",
         Outcome.RETRIED: f"A stopped {noun} was started again, as its policy asks.",
         Outcome.RETRIES_EXHAUSTED: f"A stopped {noun} was not started again: "
@@ -296,8 +300,9 @@ def _email(entry: Entry, link: str, exempt: dict[str, str], context: Context) ->
         lines += [
             "",
             "To exempt this job",
-            f"  Tag {exempt['where']} with {exempt['tag']}=true; jobwarden then leaves it",
-            "  alone from the next sweep on. With the AWS CLI:",
+            f"  Tag {exempt['where']}",
+            f"  with {exempt['tag']}=true; jobwarden leaves it alone from the next sweep on.",
+            "  With the AWS CLI:",
             f"  {exempt['command']}",
         ]
     lines += ["", "Every decision on this job", f"  {_decisions_command(entry, context)}"]

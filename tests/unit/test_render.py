@@ -194,7 +194,7 @@ def test_the_stop_email_says_what_which_why_how_much_where_and_how_to_exempt() -
         "https://us-east-1.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/"
         "nightly-etl/build/nightly-etl%3A6f1c2e4a/?region=us-east-1" in email
     )
-    assert "Tag the CodeBuild project nightly-etl with jobwarden:exempt=true" in email
+    assert "Tag the CodeBuild project nightly-etl\n  with jobwarden:exempt=true" in email
     assert (
         "aws resourcegroupstaggingapi tag-resources --region us-east-1 --resource-arn-list "
         "arn:aws:codebuild:us-east-1:123456789012:project/nightly-etl "
@@ -210,7 +210,7 @@ def test_the_warning_says_the_time_left_and_how_to_exempt() -> None:
         "or is exempted."
     )
     assert "Time left  about 12 min" in message.email
-    assert "Tag the Glue job aggregate with jobwarden:exempt=true" in message.email
+    assert "Tag the Glue job aggregate\n  with jobwarden:exempt=true" in message.email
     assert message.attributes["kind"] == "warning"
     assert message.chat["metadata"]["threadId"] == WARNING.subject  # the stop follows in-thread
 
