@@ -12,6 +12,8 @@ Context (defaults in cdk.json; `cdk -c key=value` or CDK_CONTEXT_JSON override t
                       minutes between full listings, 1..1440   (default 30); in between, a
                       sweep evaluates the jobs the state-change events indexed
   tracing             true | false: X-Ray active tracing on every function (default false)
+  notify_topics       SNS topic ARNs policies may route alerts to (`notify`), a list or
+                      "a,b"; the sweeps may publish to exactly these (default none)
 
 The stack is environment-agnostic and synthesis makes no AWS calls: no lookups, no
 credentials, no Docker.
@@ -29,6 +31,7 @@ from typing import Any
 from aws_cdk import App, CfnOutput, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
+from jobwarden.bounds import SNS_TOPIC_ARN
 from jobwarden.model import Mode
 from jobwarden.services import REGISTRY
 
@@ -49,6 +52,7 @@ ALL_SERVICES = "all"
 MAX_RATE_MINUTES = 1440
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NOTIFY_TOPICS = 20
 
 
 class ContextError(ValueError):
@@ -65,6 +69,7 @@ class JobWardenConfig:
     retention_days: int = 90
     reconcile_every_minutes: int = 30
     tracing: bool = False
+    notify_topics: tuple[str, ...] = ()
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> JobWardenConfig:
@@ -90,6 +95,7 @@ class JobWardenConfig:
                 MAX_RATE_MINUTES,
             ),
             tracing=_flag("tracing", context.get("tracing", defaults.tracing)),
+            notify_topics=_topics(context.get("notify_topics")),
         )
 
 
@@ -100,6 +106,21 @@ def _flag(key: str, value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise ContextError(f"context {key!r} must be true or false, got {value!r}")
+
+
+def _topics(value: Any) -> tuple[str, ...]:
+    """Extra topics are granted literally: the stack cannot know at synth time which topics
+    policies in SSM will name, so the deployer lists them, and nothing else is publishable."""
+    topics = list(dict.fromkeys(_names("notify_topics", value)))
+    bad = [t for t in topics if not SNS_TOPIC_ARN.fullmatch(t) or t.endswith(".fifo")]
+    if bad:
+        raise ContextError(
+            f"context 'notify_topics' must be SNS standard topic ARNs "
+            f"(arn:aws:sns:<region>:<account>:<name>); got {bad}"
+        )
+    if len(topics) > MAX_NOTIFY_TOPICS:
+        raise ContextError(f"context 'notify_topics' lists more than {MAX_NOTIFY_TOPICS} topics")
+    return tuple(topics)
 
 
 def _mode(value: Any) -> Mode:
@@ -202,6 +223,7 @@ class JobWardenStack(Stack):
             parameters=parameters,
             deadlines=deadlines,
             dead_letter_queue=dead_letters.queue,
+            notify_topics=config.notify_topics,
         )
         sweep_functions = {name: sweep.function for name, sweep in self.sweeps.functions.items()}
         deadlines.allow_invoking(sweep_functions)
@@ -274,6 +296,7 @@ def _context_of(app: App, defaults: Mapping[str, Any] | None) -> dict[str, Any]:
         "retention_days",
         "reconcile_every_minutes",
         "tracing",
+        "notify_topics",
     }
     keys.update(defaults or {})
     values = {key: app.node.try_get_context(key) for key in keys}

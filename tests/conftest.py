@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -46,3 +48,15 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms()
+
+
+def alert_bodies(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ledger entries the alerts carried, one by one or in a digest (render.py's JSON)."""
+    entries = []
+    for alert in alerts:
+        body = json.loads(alert["Message"])
+        if body["kind"] == "digest":
+            entries += [item["entry"] for item in body["entries"]]
+        else:
+            entries.append(body["entry"])
+    return entries

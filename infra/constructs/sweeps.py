@@ -9,6 +9,7 @@ Scheduler). A sweep function never gets another service's permissions.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -127,6 +128,7 @@ class SweepFunctions(Construct):
         parameters: JobWardenParameters,
         deadlines: Deadlines,
         dead_letter_queue: sqs.IQueue,
+        notify_topics: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.functions: dict[str, JobWardenFunction] = {}
@@ -152,11 +154,16 @@ class SweepFunctions(Construct):
                     "JOBWARDEN_TOPIC_ARN": alerts.topic.topic_arn,
                     "JOBWARDEN_POLICY_PATH": POLICY_PATH,
                     "JOBWARDEN_SETTINGS_PARAMETER": SETTINGS_PARAMETER,
+                    "JOBWARDEN_NOTIFY_TOPICS": json.dumps(list(notify_topics)),
                     **deadlines.environment,
                 },
             )
             for statement in flow_statements(ledger, alerts, parameters, deadlines):
                 sweep.role.add_to_policy(statement)
+            if notify_topics:  # routed alerts: exactly the topics the deployer listed
+                sweep.role.add_to_policy(
+                    iam.PolicyStatement(actions=["sns:Publish"], resources=list(notify_topics))
+                )
             sweep.nag_reasons[parameters.policy_tree_finding].append(parameters.policy_tree_reason)
             sweep.nag_reasons[deadlines.nag_finding].append(deadlines.nag_reason)
             for grant in render_grants(adapter, regions):

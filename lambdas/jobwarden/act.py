@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from jobwarden.budget import StopBudget
-from jobwarden.engine import KILL_SWITCH_ON, decide, hold
+from jobwarden.engine import KILL_SWITCH_ON, decide, hold, split_warnings
 from jobwarden.ledger import Entry, Ledger, Opened, Record
 from jobwarden.model import Decision, Job, Mode, Outcome, PendingRetry, Policy, Settings, Verdict
 from jobwarden.report import Reporter
@@ -41,6 +41,7 @@ PLANNED_OUTCOME = {
     Verdict.NOTIFY: Outcome.NOTIFIED,
     Verdict.HELD: Outcome.HELD,
     Verdict.STOP: Outcome.WOULD_STOP,  # a stop that calls no API: dry-run
+    Verdict.WARN: Outcome.WARNED,
 }
 
 
@@ -59,6 +60,8 @@ def action_key(decision: Decision) -> str:
     verdict = decision.verdict
     if verdict is Verdict.STOP:
         action = "stop" if decision.mode is Mode.ENFORCE else "dry-run-stop"
+    elif verdict is Verdict.WARN:  # one warning per job and limit (see split_warnings)
+        action = f"warn#{decision.policy}#{'+'.join(w.key for w in decision.warnings)}"
     else:
         action = f"{verdict}#{decision.policy}"
     return f"{action}#{decision.job.attempt}" if decision.job.attempt else action
@@ -92,6 +95,10 @@ class Act:
     def carry_out(self, decision: Decision, result: SweepResult) -> None:
         """Act on one decision; an error is this job's, recorded, and the sweep goes on."""
         if not decision.is_actionable or decision.verdict is Verdict.ERROR:
+            return
+        if len(warnings := split_warnings(decision)) > 1:
+            for warning in warnings:
+                self.carry_out(warning, result)
             return
         if decision.calls_stop and self.lease.time_left() < RESERVE_SECONDS:
             result.deferred += 1

@@ -1,74 +1,67 @@
-"""SNS alerts: one message per stop, notify or error, filterable by its attributes.
+"""SNS alerts: each message published once per topic, with a body per subscription protocol.
 
-They leave from the outbox (`outbox.py`), never straight from a decision."""
+They leave from the outbox (`outbox.py`), never straight from a decision; what they say is
+`render.py`'s.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
 
 from jobwarden.ledger import Entry
-from jobwarden.model import Outcome
+from jobwarden.render import HEADLINES, SUBJECT_LIMIT, Message, subject_for
 
-SUBJECT_LIMIT = 100  # SNS rejects longer subjects
-
-HEADLINES: dict[Outcome, str] = {
-    Outcome.STOPPED: "stopped",
-    Outcome.WOULD_STOP: "would stop (dry run)",
-    Outcome.ALREADY_FINISHED: "finished before the stop",
-    Outcome.STOP_REQUESTED: "stop requested",
-    Outcome.NOTIFIED: "over a limit",
-    Outcome.HELD: "over a limit, stop held",
-    Outcome.FAILED: "FAILED",
-    Outcome.RETRIED: "retried",
-    Outcome.RETRIES_EXHAUSTED: "not retried, cap reached",
-    Outcome.NONE: "error",
-}
+__all__ = ["HEADLINES", "SUBJECT_LIMIT", "AlertSink", "MemoryAlerts", "SnsAlerts", "subject_for"]
 
 
 class AlertSink(Protocol):
-    def publish(self, entry: Entry, entry_id: str = "") -> None:
-        """Send one alert; `entry_id` names the ledger entry, for subscribers that de-duplicate
-        (delivery is at least once)."""
+    platform_topic: str
 
-
-def subject_for(entry: Entry) -> str:
-    what = entry.job_name or entry.subject
-    text = f"jobwarden: {entry.service} {what} {HEADLINES[entry.outcome]}"
-    # SNS subjects must be ASCII without line breaks.
-    text = text.encode("ascii", "replace").decode().replace("\n", " ")
-    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
+    def send(self, message: Message, topic: str = "") -> None:
+        """Publish one message to `topic` (default: the platform topic). Delivery is at least
+        once: subscribers de-duplicate on the `entry` or `digest` attribute."""
 
 
 class SnsAlerts:
     def __init__(self, sns_client: Any, topic_arn: str) -> None:
         self._sns = sns_client
-        self._topic_arn = topic_arn
+        self.platform_topic = topic_arn
 
-    def publish(self, entry: Entry, entry_id: str = "") -> None:
-        attributes = {
-            "service": {"DataType": "String", "StringValue": entry.service},
-            "verdict": {"DataType": "String", "StringValue": str(entry.verdict)},
-            "mode": {"DataType": "String", "StringValue": str(entry.mode)},
-        }
-        if entry_id:
-            attributes["entry"] = {"DataType": "String", "StringValue": entry_id}
+    def send(self, message: Message, topic: str = "") -> None:
         self._sns.publish(
-            TopicArn=self._topic_arn,
-            Subject=subject_for(entry),
-            Message=json.dumps(entry.to_json(), sort_keys=True),
-            MessageAttributes=attributes,
+            TopicArn=topic or self.platform_topic,
+            Subject=message.subject,
+            Message=message.sns_message(),
+            MessageStructure="json",
+            MessageAttributes=message.sns_attributes(),
         )
 
 
 class MemoryAlerts:
-    """Collects alerts in memory, for unit tests of the sweep."""
+    """Collects messages in memory, for unit tests of the sweep."""
 
-    def __init__(self) -> None:
-        self.sent: list[Entry] = []
-        self.failing = False  # an SNS outage
+    def __init__(
+        self, platform_topic: str = "arn:aws:sns:us-east-1:123456789012:jobwarden"
+    ) -> None:
+        self.platform_topic = platform_topic
+        self.messages: list[tuple[str, Message]] = []
+        self.failing: set[str] | bool = False  # an SNS outage: everywhere, or these topics
 
-    def publish(self, entry: Entry, entry_id: str = "") -> None:
-        if self.failing:
+    def send(self, message: Message, topic: str = "") -> None:
+        topic = topic or self.platform_topic
+        if self.failing is True or (isinstance(self.failing, set) and topic in self.failing):
             raise ConnectionError("SNS is unavailable")
-        self.sent.append(entry)
+        self.messages.append((topic, message))
+
+    @property
+    def sent(self) -> list[Entry]:
+        """Every entry that reached the platform topic, alone or in a digest, in order."""
+        return [
+            entry
+            for topic, message in self.messages
+            if topic == self.platform_topic
+            for entry in message.entries
+        ]
+
+    def to(self, topic: str) -> list[Message]:
+        return [message for where, message in self.messages if where == topic]

@@ -26,6 +26,13 @@ MAX_STOPS = 10_000  # the stop budget's stops per window
 MAX_STOP_WINDOW_MINUTES = 7 * MINUTES_PER_DAY
 MAX_RETENTION_DAYS = 3650  # ten years of ledger
 MAX_RECONCILE_MINUTES = MINUTES_PER_DAY  # as the stack's context allows (1-1440)
+MAX_DIGEST_MINUTES = MINUTES_PER_DAY  # a digest at least daily
+# SNS allows 10 message attributes; ours take 7, so routing is by one `owner` array, and a
+# policy names a handful of targets, not a mailing list (subscribe those to a topic).
+MAX_NOTIFY_TARGETS = 10
+MAX_TAG_KEY_LENGTH = 128  # tag keys, in every service jobwarden reads tags from
+# An SNS standard topic ARN (FIFO topics need a message group id, which alerts do not have).
+SNS_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}")
 
 # EventBridge Scheduler's at(yyyy-mm-ddThh:mm:ss) documents no upper bound; EventBridge's cron
 # year field runs 1970-2199, and we assume at() accepts no more. A later deadline is not

@@ -9,7 +9,16 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
 from jobwarden.bounds import LATEST_SCHEDULABLE
-from jobwarden.model import Action, Decision, Job, Policy, Settings, Verdict
+from jobwarden.model import (
+    Action,
+    Decision,
+    Job,
+    LimitWarning,
+    Mode,
+    Policy,
+    Settings,
+    Verdict,
+)
 from jobwarden.pricing import estimate_cost, hourly_rate
 
 EXEMPT_FALSE_VALUES = frozenset({"false", "no", "0", "off"})
@@ -51,7 +60,12 @@ def decide(
     queue_minutes = job.queue_seconds(now) / 60
     cost = estimate_cost(job.cost_basis, job.run_seconds(now), settings.prices)
 
-    def verdict(kind: Verdict, reason: str, policy: Policy | None = None) -> Decision:
+    def verdict(
+        kind: Verdict,
+        reason: str,
+        policy: Policy | None = None,
+        warnings: tuple[LimitWarning, ...] = (),
+    ) -> Decision:
         return Decision(
             job=job,
             verdict=kind,
@@ -63,6 +77,9 @@ def decide(
             queue_minutes=queue_minutes,
             cost_usd=cost,
             retry=policy.retry if policy else None,
+            owners=owners_of(job, policy) if policy else (),
+            topics=policy.topics if policy else (),
+            warnings=warnings,
         )
 
     if is_exempt(job, settings):
@@ -73,6 +90,18 @@ def decide(
 
     breaches = _breaches(job, policy, run_minutes, queue_minutes, cost)
     if not breaches:
+        near = _near(
+            job,
+            policy,
+            run_minutes=run_minutes,
+            queue_minutes=queue_minutes,
+            cost=cost,
+            prices=settings.prices,
+        )
+        if near:
+            return verdict(
+                Verdict.WARN, warning_reason(near, policy.name, settings.mode), policy, near
+            )
         return verdict(Verdict.OK, f"within the limits of policy {policy.name}", policy)
     reason = f"{' and '.join(breaches)} of policy {policy.name}"
     if policy.action is Action.NOTIFY:
@@ -83,6 +112,86 @@ def decide(
 
 
 KILL_SWITCH_ON = "the kill switch is on"
+
+
+def owners_of(job: Job, policy: Policy) -> tuple[str, ...]:
+    """The job's values of the tags the policy routes by (`notify: ["tag:team"]`), in order."""
+    values = (job.tags.get(key, "").strip() for key in policy.owner_tags)
+    return tuple(dict.fromkeys(value for value in values if value))
+
+
+def warning_reason(near: tuple[LimitWarning, ...], policy: str, mode: Mode) -> str:
+    """One sentence: how near which limit, how long is left, and what happens at the limit."""
+    clauses = " and ".join(w.clause for w in near)
+    lefts = [w.left_minutes for w in near if w.left_minutes is not None]
+    left = f"about {max(min(lefts), 0):.0f} min left" if lefts else "time left unknown"
+    then = "stopped at the limit" if mode is Mode.ENFORCE else "a dry run only records the stop"
+    return f"{clauses} of policy {policy}; {left}, then {then}"
+
+
+def split_warnings(decision: Decision) -> list[Decision]:
+    """A warn verdict as one decision per limit: each limit is warned about once."""
+    if decision.verdict is not Verdict.WARN or len(decision.warnings) < 2:
+        return [decision]
+    return [
+        replace(
+            decision,
+            warnings=(one,),
+            reason=warning_reason((one,), decision.policy or "", decision.mode),
+        )
+        for one in decision.warnings
+    ]
+
+
+def _near(
+    job: Job,
+    policy: Policy,
+    *,
+    run_minutes: float,
+    queue_minutes: float,
+    cost: float | None,
+    prices: Mapping[str, float],
+) -> tuple[LimitWarning, ...]:
+    """The limits of a stop policy the job has used `warn_at` of, without passing them."""
+    share = policy.warn_at
+    if share is None or policy.action is not Action.STOP:
+        return ()
+    found = []
+    queue_limit = policy.max_queue_minutes
+    if queue_limit is not None and job.started_at is None and queue_minutes >= share * queue_limit:
+        found.append(
+            LimitWarning(
+                "queue",
+                queue_limit,
+                f"queued {queue_minutes:.0f} min, {queue_minutes / queue_limit:.0%} of the "
+                f"{queue_limit:g} min queue limit",
+                queue_limit - queue_minutes,
+            )
+        )
+    run_limit = policy.max_run_minutes
+    if run_limit is not None and job.started_at is not None and run_minutes >= share * run_limit:
+        found.append(
+            LimitWarning(
+                "run",
+                run_limit,
+                f"running {run_minutes:.0f} min, {run_minutes / run_limit:.0%} of the "
+                f"{run_limit:g} min limit",
+                run_limit - run_minutes,
+            )
+        )
+    cost_limit = policy.max_cost_usd
+    if cost_limit is not None and cost is not None and cost >= share * cost_limit:
+        rate = hourly_rate(job.cost_basis, prices) if job.cost_basis is not None else None
+        found.append(
+            LimitWarning(
+                "cost",
+                cost_limit,
+                f"estimated cost ${cost:.2f}, {cost / cost_limit:.0%} of the "
+                f"${cost_limit:.2f} limit",
+                (cost_limit - cost) / rate * 60 if rate else None,
+            )
+        )
+    return tuple(found)
 
 
 def hold(decision: Decision, why: str) -> Decision:
@@ -113,25 +222,34 @@ def _breaches(
     return found
 
 
-def next_deadline(job: Job, policy: Policy, prices: Mapping[str, float]) -> datetime | None:
-    """The earliest instant one of the policy's limits will be passed, if it can be known now.
+def next_deadline(
+    job: Job, policy: Policy, prices: Mapping[str, float], after: datetime | None = None
+) -> datetime | None:
+    """The earliest instant (after `after`, when given) one of the policy's limits will be
+    passed, or its `warn_at` share of one reached, if it can be known now.
 
     A queued job's run-time and cost limits start counting only when it starts, so until then
     only its queue limit gives a deadline (the start event schedules the rest). A deadline
     past what EventBridge Scheduler accepts is no deadline: the sweeps cover the job.
     """
+    shares = [1.0]
+    if policy.warn_at is not None and policy.action is Action.STOP:
+        shares.append(policy.warn_at)
     candidates: list[datetime | None] = []
-    if job.started_at is None:
-        if policy.max_queue_minutes is not None:
-            candidates.append(later(job.submitted_at, policy.max_queue_minutes))
-    else:
+    for share in shares:
+        if job.started_at is None:
+            if policy.max_queue_minutes is not None:
+                candidates.append(later(job.submitted_at, policy.max_queue_minutes * share))
+            continue
         if policy.max_run_minutes is not None:
-            candidates.append(later(job.started_at, policy.max_run_minutes))
+            candidates.append(later(job.started_at, policy.max_run_minutes * share))
         if policy.max_cost_usd is not None and job.cost_basis is not None:
             rate = hourly_rate(job.cost_basis, prices)
             if rate is not None and rate > 0:
-                candidates.append(later(job.started_at, policy.max_cost_usd / rate * 60))
-    return min((c for c in candidates if c is not None), default=None)
+                candidates.append(later(job.started_at, policy.max_cost_usd * share / rate * 60))
+    return min(
+        (c for c in candidates if c is not None and (after is None or c > after)), default=None
+    )
 
 
 def later(start: datetime, minutes: float) -> datetime | None:

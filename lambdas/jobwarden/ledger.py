@@ -66,6 +66,13 @@ class Entry:
     queue_minutes: float | None = None
     cost_usd: float | None = None
     attempt: int | None = None
+    # Routing and rendering of the alert (see render.py): who owns the job, which topics
+    # besides the platform's, the job's ARN, and for a warning the limit and the time left.
+    owners: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    arn: str = ""
+    limit: str = ""
+    left_minutes: float | None = None
 
     @classmethod
     def from_decision(
@@ -73,6 +80,7 @@ class Entry:
     ) -> Entry:
         job = decision.job
         reason = f"{decision.reason}; {note}" if note else decision.reason
+        warned = decision.warnings[0] if len(decision.warnings) == 1 else None
         return cls(
             subject=job.key,
             service=job.service,
@@ -88,12 +96,25 @@ class Entry:
             run_minutes=round(decision.run_minutes, 1),
             queue_minutes=round(decision.queue_minutes, 1),
             cost_usd=None if decision.cost_usd is None else round(decision.cost_usd, 2),
+            owners=decision.owners,
+            topics=decision.topics,
+            arn=job.arn or "",
+            limit=warned.key if warned else "",
+            left_minutes=(
+                None
+                if warned is None or warned.left_minutes is None
+                else round(warned.left_minutes, 1)
+            ),
         )
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["at"] = self.at.isoformat()
-        return {key: value for key, value in data.items() if value not in (None, "")}
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in data.items()
+            if value not in (None, "", ())
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Entry:
@@ -103,9 +124,12 @@ class Entry:
         values["verdict"] = Verdict(values["verdict"])
         values["outcome"] = Outcome(values["outcome"])
         values["mode"] = Mode(values["mode"])
-        for number in ("run_minutes", "queue_minutes", "cost_usd"):
+        for number in ("run_minutes", "queue_minutes", "cost_usd", "left_minutes"):
             if number in values:
                 values[number] = float(values[number])
+        for listed in ("owners", "topics"):
+            if listed in values:
+                values[listed] = tuple(str(value) for value in values[listed])
         if "attempt" in values:
             values["attempt"] = int(values["attempt"])
         return cls(**values)

@@ -33,6 +33,7 @@ class Verdict(StrEnum):
     HELD = "held"  # over a stop limit, but the kill switch or the per-sweep cap holds it
     ERROR = "error"  # the job or a policy document could not be evaluated
     RETRY = "retry"  # a stopped job is started again, as its policy asks
+    WARN = "warn"  # near a limit of a stop policy (its `warn_at` share): the owner is told
 
 
 class Outcome(StrEnum):
@@ -50,6 +51,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     RETRIED = "retried"
     RETRIES_EXHAUSTED = "retries_exhausted"
+    WARNED = "warned"
     NONE = "none"
 
 
@@ -141,6 +143,39 @@ class Policy:
     priority: int = 100
     retry: Retry | None = None
     description: str = ""
+    # A share of each limit (0 < warn_at < 1) at which the job's owner is warned, once per
+    # job and limit, before the stop at the limit itself.
+    warn_at: float | None = None
+    # Who is told besides the platform topic: SNS topic ARNs, and "tag:<key>" (the job's
+    # value of that tag becomes the `owner` message attribute, for subscription filters).
+    notify: tuple[str, ...] = ()
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(t for t in self.notify if not t.startswith(TAG_TARGET))
+
+    @property
+    def owner_tags(self) -> tuple[str, ...]:
+        return tuple(t.removeprefix(TAG_TARGET) for t in self.notify if t.startswith(TAG_TARGET))
+
+
+TAG_TARGET = "tag:"
+
+
+@dataclass(frozen=True)
+class LimitWarning:
+    """One limit a job is near: which (`run`, `queue`, `cost`), its value, the clause an
+    operator reads, and the minutes left before the limit is passed (None if unknown)."""
+
+    limit: str
+    value: float
+    clause: str
+    left_minutes: float | None
+
+    @property
+    def key(self) -> str:
+        """Names the limit and its value: a changed limit is a new limit, warned anew."""
+        return f"{self.limit}-{self.value:g}"
 
 
 @dataclass(frozen=True)
@@ -180,6 +215,9 @@ class Settings:
     prices: Mapping[str, float] = field(default_factory=dict)
     ledger_retention_days: int = 90
     reconcile_every_minutes: int = 30  # full listing cadence when events keep the index
+    # Would-stop, notify, held (and dry-run warning) alerts wait this long to go out together
+    # as one digest per route; 0 sends each sweep's as one digest at the end of the sweep.
+    digest_minutes: int = 0
 
 
 @dataclass(frozen=True)
@@ -196,6 +234,9 @@ class Decision:
     queue_minutes: float = 0.0
     cost_usd: float | None = None
     retry: Retry | None = None
+    owners: tuple[str, ...] = ()  # the job's values of the policy's `tag:` notify targets
+    topics: tuple[str, ...] = ()  # the policy's extra topics
+    warnings: tuple[LimitWarning, ...] = ()  # for a warn verdict: the limits the job is near
 
     @property
     def calls_stop(self) -> bool:
@@ -205,4 +246,10 @@ class Decision:
     @property
     def is_actionable(self) -> bool:
         """Decisions worth a ledger item and an alert."""
-        return self.verdict in (Verdict.STOP, Verdict.NOTIFY, Verdict.HELD, Verdict.ERROR)
+        return self.verdict in (
+            Verdict.STOP,
+            Verdict.NOTIFY,
+            Verdict.HELD,
+            Verdict.ERROR,
+            Verdict.WARN,
+        )

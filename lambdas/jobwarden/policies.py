@@ -19,6 +19,8 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 
 from jobwarden.bounds import (
     MAX_COST_USD,
+    MAX_DIGEST_MINUTES,
+    MAX_NOTIFY_TARGETS,
     MAX_PRICE_PER_HOUR,
     MAX_PRIORITY,
     MAX_RECONCILE_MINUTES,
@@ -26,15 +28,17 @@ from jobwarden.bounds import (
     MAX_RETRY_ATTEMPTS,
     MAX_STOP_WINDOW_MINUTES,
     MAX_STOPS,
+    MAX_TAG_KEY_LENGTH,
     PRICE_FAMILIES,
     RETRY_TYPES,
     SERVICE_LIMITS,
+    SNS_TOPIC_ARN,
     is_known_region,
     known_regions,
     queue_limit,
     run_limit,
 )
-from jobwarden.model import Action, Mode, Policy, Retry, Settings
+from jobwarden.model import TAG_TARGET, Action, Mode, Policy, Retry, Settings
 
 DEFAULT_POLICY_PATH = "/jobwarden/policies/"
 DEFAULT_SETTINGS_PARAMETER = "/jobwarden/settings"
@@ -238,7 +242,9 @@ def parse_policy(
     messages: list[str] = []
     known = sorted(known_services)
     top = _Fields(data, "", messages)
-    top.unknown(("description", "match", "limits", "action", "priority", "retry"))
+    top.unknown(
+        ("description", "match", "limits", "action", "priority", "retry", "warn_at", "notify")
+    )
     match = top.section("match")
     match.unknown(("services", "names", "tags"))
     services = match.strings(
@@ -264,6 +270,8 @@ def parse_policy(
         action=Action(top.text("action", Action.STOP, [a.value for a in Action])),
         priority=top.integer("priority", 100, 0, MAX_PRIORITY),
         retry=_parse_retry(top, services) if "retry" in data else None,
+        warn_at=_parse_warn_at(top),
+        notify=_parse_notify(top),
     )
     if isinstance(data.get("limits", {}), dict) and not any(
         field in limits.data for field in LIMIT_FIELDS
@@ -277,6 +285,58 @@ def parse_policy(
     if messages:
         raise InvalidDocument(name, messages)
     return policy
+
+
+def _parse_warn_at(top: _Fields) -> float | None:
+    """A share of each limit, strictly between 0 and 1; only a stop policy warns (a
+    notify-only policy's alert at the limit is already the warning)."""
+    if "warn_at" not in top.data:
+        return None
+    value = top.data["warn_at"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+        top.complain("warn_at", f"must be a number between 0 and 1, got {_show(value)}")
+        return None
+    if not 0 < value < 1:
+        top.complain(
+            "warn_at",
+            f"must be between 0 and 1 (a share of each limit, e.g. 0.8), got {_show(value)}",
+        )
+        return None
+    if top.data.get("action", Action.STOP) == Action.NOTIFY:
+        top.complain(
+            "warn_at",
+            "only a stop policy warns before its limit; a notify policy's alert is the warning",
+        )
+        return None
+    return float(value)
+
+
+def _parse_notify(top: _Fields) -> tuple[str, ...]:
+    """SNS standard topic ARNs and `tag:<key>` targets, each once, at most a handful."""
+    targets = top.strings("notify", (), "omit the field to alert only the platform topic")
+    problems = []
+    for target in dict.fromkeys(targets):
+        if target.startswith(TAG_TARGET):
+            key = target.removeprefix(TAG_TARGET)
+            if not key.strip() or len(key) > MAX_TAG_KEY_LENGTH:
+                problems.append(
+                    f"{_show(target)} must name a tag key of 1 to {MAX_TAG_KEY_LENGTH} characters"
+                )
+        elif target.endswith(".fifo") and target.startswith("arn:"):
+            problems.append(f"{_show(target)} is a FIFO topic; alerts go to standard topics")
+        elif not SNS_TOPIC_ARN.fullmatch(target):
+            problems.append(
+                f"{_show(target)} is neither an SNS topic ARN "
+                "(arn:aws:sns:<region>:<account>:<name>) nor a job tag (tag:<key>, e.g. tag:team)"
+            )
+        if targets.count(target) > 1:
+            problems.append(f"{_show(target)} is listed more than once")
+    if len(targets) > MAX_NOTIFY_TARGETS:
+        problems.append(f"at most {MAX_NOTIFY_TARGETS} targets; subscribe more to one topic")
+    if problems:
+        top.complain("notify", "; ".join(problems))
+        return ()
+    return targets
 
 
 def _minutes(services: Iterable[str], verb: str = "run") -> str:
@@ -321,6 +381,7 @@ SETTINGS_FIELDS = (
     "prices",
     "ledger_retention_days",
     "reconcile_every_minutes",
+    "digest_minutes",
 )
 
 
@@ -351,6 +412,9 @@ def parse_settings(document: str | Mapping[str, Any], name: str = "settings") ->
         ),
         reconcile_every_minutes=top.integer(
             "reconcile_every_minutes", defaults.reconcile_every_minutes, 1, MAX_RECONCILE_MINUTES
+        ),
+        digest_minutes=top.integer(
+            "digest_minutes", defaults.digest_minutes, 0, MAX_DIGEST_MINUTES
         ),
     )
     if messages:

@@ -16,6 +16,7 @@ from jobwarden.deadlines import GROUP, SchedulerDeadlines, Targets
 from jobwarden.index import DynamoIndex
 from jobwarden.ledger import DynamoLedger
 from jobwarden.model import Mode, Settings
+from jobwarden.outbox import Outbox
 from jobwarden.policies import DEFAULT_POLICY_PATH, DEFAULT_SETTINGS_PARAMETER, ParameterStore
 from jobwarden.services import REGISTRY
 from jobwarden.sweep import Sweeper
@@ -39,6 +40,9 @@ class Environment:
     deadline_role_arn: str = ""
     deadline_group: str = GROUP
     sweep_functions: Mapping[str, str] = field(default_factory=dict)
+    # The extra topics policies may route alerts to (JSON list), as the stack granted them;
+    # unset (the CLI) allows any topic the caller's credentials may publish to.
+    notify_topics: tuple[str, ...] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Environment:
@@ -58,6 +62,7 @@ class Environment:
             deadline_role_arn=environ.get("JOBWARDEN_DEADLINE_ROLE_ARN", ""),
             deadline_group=environ.get("JOBWARDEN_DEADLINE_GROUP", GROUP),
             sweep_functions=_json_object("JOBWARDEN_SWEEP_FUNCTIONS", environ),
+            notify_topics=_json_list("JOBWARDEN_NOTIFY_TOPICS", environ),
         )
 
 
@@ -113,6 +118,13 @@ class Runtime:
             lease=lease,
             fresh_settings=fresh_settings,
             watermarks=DynamoWatermarks(table) if function_arn is not None else None,
+            outbox=Outbox.for_settings(
+                ledger,
+                alerts,
+                settings,
+                table=self.env.table,
+                allowed_topics=self.env.notify_topics,
+            ),
         )
 
     def index(self) -> DynamoIndex:
@@ -125,6 +137,18 @@ class Runtime:
     def watcher(self) -> Watcher:
         configuration = self.store.load(REGISTRY)
         return Watcher(self.index(), self.deadlines(self.env.sweep_functions), configuration)
+
+
+def _json_list(name: str, environ: Mapping[str, str]) -> tuple[str, ...] | None:
+    if name not in environ:
+        return None
+    try:
+        value = json.loads(environ[name] or "[]")
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(f"{name} is not JSON: {error}") from None
+    if not isinstance(value, list):
+        raise ConfigurationError(f"{name} must be a JSON list")
+    return tuple(str(v) for v in value)
 
 
 def _json_object(name: str, environ: Mapping[str, str]) -> dict[str, str]:

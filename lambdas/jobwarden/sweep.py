@@ -58,6 +58,7 @@ class Sweeper:
         lease: Lease | None = None,
         fresh_settings: Callable[[], Settings] | None = None,
         watermarks: Watermarks | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         settings = configuration.settings
         self.clients = clients
@@ -75,7 +76,7 @@ class Sweeper:
             settings, self.reporter, clients.default_region, index, deadlines, watermarks=watermarks
         )
         self.retries = RetryQueue(ledger, self.reporter, settings)
-        self.outbox = Outbox(ledger, alerts)
+        self.outbox = outbox or Outbox.for_settings(ledger, alerts, settings)
 
     def run(self, service: str, now: datetime) -> SweepResult:
         """Sweep every region: finish what dead owners left, retry, list, judge, act, alert."""
@@ -90,7 +91,7 @@ class Sweeper:
                 self.retries.run(adapter, now, result)
             for job in self.listing.active_jobs(adapter, now, result) or []:
                 self._judge(job, now, act, result)
-        result.undelivered = self.outbox.drain(service)
+        result.undelivered = self.outbox.drain(service, now)
         return result
 
     def check(
@@ -98,7 +99,7 @@ class Sweeper:
     ) -> SweepResult:
         """A deadline fired: re-read that one job and act on it as a sweep would (same budget,
         kill switch and exemptions). Within its limits, the next deadline is scheduled; ended,
-        nothing is done."""
+        nothing is done. After a warning, the check moves to the limit itself."""
         result = SweepResult(service, regions=[region])
         adapter = self.adapters[service](self.clients, region, self.configuration.settings)
         job = adapter.describe(job_id, now, name)
@@ -106,9 +107,9 @@ class Sweeper:
             logger.info("deadline check: the job has already ended", extra={"job": job_id})
         else:
             decision = self._judge(job, now, self._act(adapter), result)
-            if decision is not None and decision.verdict is Verdict.OK:
+            if decision is not None and decision.verdict in (Verdict.OK, Verdict.WARN):
                 self._reschedule(job, now)
-        result.undelivered = self.outbox.drain(service)
+        result.undelivered = self.outbox.drain(service, now)
         return result
 
     def _judge(self, job: Job, now: datetime, act: Act, result: SweepResult) -> Decision | None:
@@ -146,7 +147,9 @@ class Sweeper:
         if self.deadlines is None:
             return
         policy = select_policy(job, self.configuration.policies)
-        deadline = policy and next_deadline(job, policy, self.configuration.settings.prices)
+        deadline = policy and next_deadline(
+            job, policy, self.configuration.settings.prices, after=now
+        )
         if deadline and deadline > now:
             self.deadlines.schedule(job.service, job.region, job.job_id, job.name, deadline)
 

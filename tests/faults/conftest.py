@@ -35,7 +35,7 @@ from jobwarden.local.account import (
 )
 from jobwarden.local.emulator import WIRE, emulated_account
 
-from tests.conftest import LambdaContext
+from tests.conftest import LambdaContext, alert_bodies
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 LIMIT_MINUTES = 60
@@ -222,10 +222,8 @@ class Lab:
         ]
 
     def received(self) -> list[dict[str, Any]]:
-        self.alerts.extend(
-            json.loads(a["Message"])
-            for a in received_alerts(self.clients, self.resources.queue_url)
-        )
+        queued = received_alerts(self.clients, self.resources.queue_url)
+        self.alerts.extend(alert_bodies(queued))  # each entry, alone or in a digest
         return self.alerts
 
     def assert_nothing_lost_and_nothing_wrong(self) -> None:

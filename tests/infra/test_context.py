@@ -152,3 +152,13 @@ def test_custom_context_shapes_the_stack(custom_synth: Synth) -> None:
             if r["Properties"]["FunctionName"] == {"Ref": function_id}
         ]
         assert invoke["MaximumEventAgeInSeconds"] == 15 * 60
+
+
+def test_notify_topics_are_standard_topic_arns() -> None:
+    arns = "arn:aws:sns:us-east-1:111122223333:data,arn:aws:sns:us-east-1:111122223333:data"
+    assert JobWardenConfig.from_context({"notify_topics": arns}).notify_topics == (
+        "arn:aws:sns:us-east-1:111122223333:data",
+    )
+    for bad in ("data-team", "arn:aws:sns:us-east-1:111122223333:ops.fifo", ["arn:aws:sqs:x"]):
+        with pytest.raises(ContextError, match="notify_topics"):
+            JobWardenConfig.from_context({"notify_topics": bad})

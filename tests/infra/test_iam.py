@@ -511,3 +511,54 @@ def test_render_grants_refuses_what_least_privilege_forbids(grant: Grant, messag
     with pytest.raises(GrantError, match="fake") as error:
         render_grants(fake(grant), [])
     assert message in str(error.value)
+
+
+ROUTED_TOPICS = (
+    "arn:aws:sns:us-east-1:111122223333:data-team-alerts",
+    "arn:aws:sns:eu-west-1:111122223333:web-team-alerts",
+)
+
+
+@pytest.fixture(scope="module")
+def routed_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    from tests.infra.conftest import synthesize
+
+    context = {"services": "codebuild,glue", "notify_topics": ",".join(ROUTED_TOPICS)}
+    return synthesize(context, tmp_path_factory.mktemp("cdk-routed"))
+
+
+def publishes(synth: Synth, function_id: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for statement in normalized(synth.statements_of(function_id))
+        if "sns:Publish" in statement["Action"]
+    ]
+
+
+def test_routed_topics_are_granted_literally_and_nothing_more(routed_synth: Synth) -> None:
+    """Policies in SSM may name topics the stack cannot see at synth time: the deployer lists
+    them in the `notify_topics` context, and each sweep may publish to exactly those."""
+    assert routed_synth.validation_error is None  # cdk-nag finds nothing new
+    topic_id, _ = routed_synth.only("AWS::SNS::Topic")
+    for function_id, function in routed_synth.sweep_functions().values():
+        assert publishes(routed_synth, function_id) == normalized(
+            [
+                {"Action": "sns:Publish", "Effect": "Allow", "Resource": {"Ref": topic_id}},
+                {"Action": "sns:Publish", "Effect": "Allow", "Resource": list(ROUTED_TOPICS)},
+            ]
+        )
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert json.loads(variables["JOBWARDEN_NOTIFY_TOPICS"]) == list(ROUTED_TOPICS)
+    events_id, _ = routed_synth.events_function()
+    assert publishes(routed_synth, events_id) == []  # the events function alerts no one
+
+
+def test_without_routed_topics_a_sweep_publishes_to_the_platform_topic_only(
+    default_synth: Synth,
+) -> None:
+    topic_id, _ = default_synth.only("AWS::SNS::Topic")
+    for function_id, function in default_synth.sweep_functions().values():
+        assert publishes(default_synth, function_id) == normalized(
+            [{"Action": "sns:Publish", "Effect": "Allow", "Resource": {"Ref": topic_id}}]
+        )
+        assert function["Properties"]["Environment"]["Variables"]["JOBWARDEN_NOTIFY_TOPICS"] == "[]"

@@ -179,6 +179,7 @@ def test_one_sweep_function_per_registered_service(default_synth: Synth) -> None
             "JOBWARDEN_TOPIC_ARN": ref(topic_id),
             "JOBWARDEN_POLICY_PATH": "/jobwarden/policies/",
             "JOBWARDEN_SETTINGS_PARAMETER": "/jobwarden/settings",
+            "JOBWARDEN_NOTIFY_TOPICS": "[]",
             "JOBWARDEN_DEADLINE_ROLE_ARN": arn(default_synth.scheduler_role()),
             "JOBWARDEN_DEADLINE_GROUP": "jobwarden-deadlines",
             "POWERTOOLS_SERVICE_NAME": "jobwarden",

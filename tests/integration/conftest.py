@@ -83,10 +83,6 @@ def account() -> Iterator[Account]:
         yield Account(emulator, clients, create_resources(clients))
 
 
-def alert_bodies(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [json.loads(alert["Message"]) for alert in alerts]
-
-
 class _Body:
     """A raw HTTP body botocore can read, for responses made up in a test."""
 

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from jobwarden.local.account import put_policy, put_settings
 from jobwarden.local.amplify import AmplifyFill, create_app, start_job
 
-from tests.integration.conftest import alert_bodies
+from tests.conftest import alert_bodies
 from tests.integration.test_cli import scan
 
 MINUTE = timedelta(minutes=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import jobwarden.services.batch  # noqa: F401 - registers the adapter
@@ -18,7 +17,7 @@ from jobwarden.local.batch import (
 )
 from jobwarden.local.emulator import AwsError
 
-from tests.integration.conftest import alert_bodies
+from tests.conftest import alert_bodies
 
 STUCK = "genome-align-chr7 (RUNNABLE 5 h, 60 min queue limit)"
 HEALTHY = "daily-report (healthy, running 40 min)"
@@ -70,7 +69,7 @@ def test_dry_run_records_and_alerts_but_leaves_the_job_queued(account, capsys, j
     )
     (alert,) = account.alerts()
     assert alert["MessageAttributes"]["service"]["Value"] == "batch"
-    assert json.loads(alert["Message"])["outcome"] == "would_stop"
+    assert alert_bodies([alert])[0]["outcome"] == "would_stop"
 
 
 def test_enforce_terminates_the_stuck_job_with_the_reason(account, capsys, jobs):

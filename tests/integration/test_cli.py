@@ -9,7 +9,7 @@ import pytest
 from jobwarden.cli import main
 from jobwarden.local.account import put_policy, put_settings
 
-from tests.integration.conftest import alert_bodies
+from tests.conftest import alert_bodies
 
 HOUR = timedelta(hours=1)
 

@@ -16,7 +16,7 @@ from jobwarden.local.codebuild_batch import (
     seed_demo,
 )
 
-from tests.integration.conftest import alert_bodies
+from tests.conftest import alert_bodies
 
 SERVICE = "codebuild-batch"
 

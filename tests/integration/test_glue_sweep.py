@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import jobwarden.services.glue  # noqa: F401 - registers the adapter
@@ -17,7 +16,7 @@ from jobwarden.local.glue import (
     seed_demo,
 )
 
-from tests.integration.conftest import alert_bodies
+from tests.conftest import alert_bodies
 
 HOUR = timedelta(hours=1)
 
@@ -88,7 +87,7 @@ def test_dry_run_records_and_alerts_but_leaves_the_run_running(account, capsys, 
         "dry_run",
     )
     (alert,) = account.alerts()
-    assert json.loads(alert["Message"])["outcome"] == "would_stop"
+    assert alert_bodies([alert])[0]["outcome"] == "would_stop"
     assert alert["MessageAttributes"]["service"]["Value"] == "glue"
 
 

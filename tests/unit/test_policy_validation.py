@@ -273,3 +273,71 @@ def test_unknown_price_keys_are_rejected():
 def test_every_settings_field_is_bounded(field, value):
     (message,) = messages_of({field: value}, parse_settings)
     assert message.startswith(f"{field}: must be")
+
+
+LIMITED = {"limits": {"max_run_minutes": 60}}
+
+
+def test_warn_at_and_notify_targets_are_read():
+    policy = parse_policy(
+        "p",
+        {
+            **LIMITED,
+            "warn_at": 0.8,
+            "notify": ["tag:team", "arn:aws:sns:eu-west-1:111122223333:data-team"],
+        },
+        KNOWN,
+    )
+    assert policy.warn_at == 0.8
+    assert policy.owner_tags == ("team",)
+    assert policy.topics == ("arn:aws:sns:eu-west-1:111122223333:data-team",)
+
+
+@pytest.mark.parametrize(
+    ("warn_at", "message"),
+    [
+        (0, "warn_at: must be between 0 and 1 (a share of each limit, e.g. 0.8), got 0"),
+        (1, "warn_at: must be between 0 and 1 (a share of each limit, e.g. 0.8), got 1"),
+        (80, "warn_at: must be between 0 and 1 (a share of each limit, e.g. 0.8), got 80"),
+        (True, "warn_at: must be a number between 0 and 1, got True"),
+        ("0.8", "warn_at: must be a number between 0 and 1, got '0.8'"),
+    ],
+)
+def test_warn_at_is_a_share_strictly_between_0_and_1(warn_at, message):
+    assert messages_of({**LIMITED, "warn_at": warn_at}) == [message]
+
+
+def test_a_notify_only_policy_does_not_warn():
+    assert messages_of({**LIMITED, "action": "notify", "warn_at": 0.5}) == [
+        "warn_at: only a stop policy warns before its limit; a notify policy's alert is the warning"
+    ]
+
+
+def test_bad_notify_targets_each_get_a_reason():
+    (message,) = messages_of(
+        {
+            **LIMITED,
+            "notify": [
+                "data-team@example.com",
+                "tag:",
+                "arn:aws:sns:us-east-1:111122223333:alerts.fifo",
+                "tag:team",
+                "tag:team",
+            ],
+        }
+    )
+    assert message.startswith("notify: ")
+    assert "'data-team@example.com' is neither an SNS topic ARN" in message
+    assert "'tag:' must name a tag key of 1 to 128 characters" in message
+    assert "is a FIFO topic; alerts go to standard topics" in message
+    assert "'tag:team' is listed more than once" in message
+    assert messages_of({**LIMITED, "notify": []}) == [
+        "notify: an empty list is ambiguous; omit the field to alert only the platform topic"
+    ]
+
+
+def test_digest_minutes_is_a_bounded_whole_number():
+    assert parse_settings({"digest_minutes": 60}).digest_minutes == 60
+    assert messages_of({"digest_minutes": 1441}, parse_settings) == [
+        "digest_minutes: must be a whole number from 0 to 1440, got 1441"
+    ]

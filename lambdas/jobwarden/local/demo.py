@@ -2,13 +2,16 @@
 
 Each service's fill module offers `DEMO_POLICIES`, `seed_demo` (jobs started in the past,
 one of them stuck) and `describe_for_demo` (each job's final state, read through the API).
+The demo routes every policy's alerts to the job's `team` tag, adds a policy that warns before
+its limit, subscribes the data team with a filter policy, and prints what people receive.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
-from typing import TextIO
+from typing import Any, TextIO
 
 from jobwarden.aws import Clients
 from jobwarden.local import amplify, batch, codebuild, codebuild_batch, glue
@@ -17,6 +20,18 @@ from jobwarden.local.emulator import WIRE, Emulator, emulated_account
 
 REGION = "us-east-1"
 HOURS_2, MINUTES_2 = timedelta(hours=2), timedelta(minutes=2)
+ROUTING = {"notify": ["tag:team"]}  # every alert carries the job's team as `owner`
+# A team's own policy, pushed before the enforcing sweep: docs builds take 12 minutes at most,
+# and their owners hear at 75% of that.
+DOCS_BUILDS = {
+    "description": "Docs builds take minutes; warn the docs team at 75% of 12 minutes.",
+    "match": {"services": ["codebuild"], "names": ["docs-*"]},
+    "limits": {"max_run_minutes": 12},
+    "warn_at": 0.75,
+    "priority": 5,
+    **ROUTING,
+}
+TEAM_FILTER = {"owner": ["data"]}
 DEMOS: dict[str, ModuleType] = {
     "codebuild": codebuild,
     "codebuild-batch": codebuild_batch,
@@ -80,7 +95,8 @@ def run(out: TextIO) -> int:
         put_settings(clients, {"mode": "dry_run", "max_stops_per_window": 10})
         for module in DEMOS.values():
             for name, document in module.DEMO_POLICIES.items():
-                put_policy(clients, name, document)
+                put_policy(clients, name, {**document, **ROUTING})
+        team_queue = subscribe_team(clients, resources.topic_arn, "data-team", TEAM_FILTER)
         seeded = {service: m.seed_demo(emulator, clients, now) for service, m in DEMOS.items()}
 
         heading("Seeded jobs (started in the past on a simulated clock)", out)
@@ -92,7 +108,8 @@ def run(out: TextIO) -> int:
         scan = ["scan", *common, "--topic-arn", resources.topic_arn]
         heading("Sweep 1: dry run (the settings' mode, as a new deployment starts)", out)
         main(scan)
-        heading("Sweep 2: --enforce", out)
+        put_policy(clients, "docs-builds", DOCS_BUILDS)
+        heading("Sweep 2: --enforce (the docs team has added a policy that warns at 75%)", out)
         main([*scan, "--enforce"])
         heading(
             "Sweep 3: --enforce again (stopped jobs whose policy asks for one are retried)", out
@@ -107,9 +124,76 @@ def run(out: TextIO) -> int:
             attributes = {k: v["Value"] for k, v in alert.get("MessageAttributes", {}).items()}
             print(f"  {alert['Subject']:70} {attributes}", file=out)
 
+        published = published_messages(resources.topic_arn)
+        for kind, what in (
+            ("decision", "a stop"),
+            ("digest", "a digest"),
+            ("warning", "a warning"),
+        ):
+            found = next(  # the codebuild ones, the demo's busiest service
+                (
+                    m
+                    for m in sorted(published, key=lambda m: m["service"] != "codebuild")
+                    if kind == m["kind"] and m["outcome"] in ("stopped", '["would_stop"]', "warned")
+                ),
+                None,
+            )
+            if found is None:
+                continue
+            heading(f"What an email subscriber reads: {what}", out)
+            print(f"Subject: {found['subject']}\n", file=out)
+            print(found["email"], file=out)
+
+        heading(f"The data team's subscription, filter policy {json.dumps(TEAM_FILTER)}", out)
+        for alert in received_alerts(clients, team_queue):
+            owners = alert.get("MessageAttributes", {}).get("owner", {}).get("Value", "")
+            print(f"  {alert['Subject']:70} owner={owners}", file=out)
+
         heading("Final state of each job, read back through the service's API", out)
         for service, jobs in seeded.items():
             states = DEMOS[service].describe_for_demo(clients, jobs)
             for label, job_id in jobs.items():
                 print(f"  {service:16} {label:56} {states.get(job_id, '?')}", file=out)
     return 0
+
+
+def subscribe_team(
+    clients: Clients, topic_arn: str, team: str, filter_policy: dict[str, Any]
+) -> str:
+    """A queue standing in for a team's subscription, with the filter policy the README
+    documents: the team hears its own jobs' alerts (and digests) only."""
+    sqs = clients.client("sqs")
+    url: str = sqs.create_queue(QueueName=f"jobwarden-{team}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    clients.client("sns").subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"FilterPolicy": json.dumps(filter_policy)},
+    )
+    return url
+
+
+def published_messages(topic_arn: str) -> list[dict[str, str]]:
+    """Every message published to the emulated topic, as SNS holds it before choosing a body
+    per protocol: its subject, kind and outcome attributes, and the `email` body."""
+    from moto.sns.models import sns_backends
+
+    _, _, _, region, account, _ = topic_arn.split(":")
+    found = []
+    topic = sns_backends[account][region].topics[topic_arn]
+    for _, message, subject, attributes, _ in topic.sent_notifications:
+        bodies = json.loads(message)
+        values = {name: value.get("Value", "") for name, value in (attributes or {}).items()}
+        found.append(
+            {
+                "subject": subject or "",
+                "kind": values.get("kind", ""),
+                "outcome": values.get("outcome", ""),
+                "service": values.get("service", ""),
+                "email": bodies.get("email", ""),
+            }
+        )
+    return found
