@@ -33,7 +33,7 @@ from jobwarden.local.account import (
     put_settings,
     received_alerts,
 )
-from jobwarden.local.emulator import WIRE, emulated_account
+from jobwarden.local.emulator import WIRE, RawBody, emulated_account, query_error
 
 from tests.conftest import LambdaContext, alert_bodies
 
@@ -47,28 +47,13 @@ class Killed(BaseException):
     no `except Exception` sees it."""
 
 
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._data
-
-    def read(self, *_: Any) -> bytes:
-        return self._data
-
-
 def error_response(request: Any, event_name: str, status: int, code: str) -> AWSResponse:
     """An error as the service's protocol sends it: XML for SNS (query), JSON for the rest."""
     if ".sns." in event_name:
-        body = (
-            f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code>"
-            f"<Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>"
-        ).encode()
-        return AWSResponse(request.url, status, {"content-type": "text/xml"}, _Body(body))
+        return query_error(request.url, status, code)
     body = json.dumps({"__type": code, "message": "injected"}).encode()
     headers = {"x-amzn-errortype": code, "content-type": "application/x-amz-json-1.1"}
-    return AWSResponse(request.url, status, headers, _Body(body))
+    return AWSResponse(request.url, status, headers, RawBody(body))
 
 
 def body_of(request: Any) -> str:

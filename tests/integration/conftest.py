@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from jobwarden.aws import Clients
 from jobwarden.local.account import Resources, create_codebuild_project, create_resources
-from jobwarden.local.emulator import Emulator, emulated_account
+from jobwarden.local.emulator import Emulator, RawBody, emulated_account
 
 
 @dataclass
@@ -83,19 +83,6 @@ def account() -> Iterator[Account]:
         yield Account(emulator, clients, create_resources(clients))
 
 
-class _Body:
-    """A raw HTTP body botocore can read, for responses made up in a test."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-    def read(self, *_: Any) -> bytes:
-        return self._body
-
-
 def throttle(
     client: Any,
     operation: str,
@@ -116,8 +103,8 @@ def throttle(
         if len(throttled) < times:
             throttled.append(request.url)
             body = json.dumps({"__type": code, "message": "Rate exceeded"}).encode()
-            return AWSResponse(request.url, status, {"x-amzn-errortype": code}, _Body(body))
-        return None if then is None else AWSResponse(request.url, 200, {}, _Body(then))
+            return AWSResponse(request.url, status, {"x-amzn-errortype": code}, RawBody(body))
+        return None if then is None else AWSResponse(request.url, 200, {}, RawBody(then))
 
     service = client.meta.service_model.service_id.hyphenize()
     client.meta.events.register_first(f"before-send.{service}.{operation}", answer)

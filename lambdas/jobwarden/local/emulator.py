@@ -206,8 +206,8 @@ def _error_response(model: OperationModel, error: AwsError) -> AWSResponse:
     return _wire(error.status, body, {"x-amzn-errortype": error.code})
 
 
-class _Body:
-    """A raw HTTP body botocore can read."""
+class RawBody:
+    """A raw HTTP body botocore can read (for answers made up on the wire)."""
 
     def __init__(self, data: bytes) -> None:
         self._data = data
@@ -219,10 +219,19 @@ class _Body:
         return self._data
 
 
+def query_error(url: str, status: int, code: str) -> AWSResponse:
+    """An error as a query-protocol service (SNS) sends it: XML."""
+    body = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code}"
+        "</Message></Error><RequestId>emulated</RequestId></ErrorResponse>"
+    ).encode()
+    return AWSResponse(url, status, {"content-type": "text/xml"}, RawBody(body))
+
+
 def _wire(status: int, body: dict[str, Any], headers: dict[str, str]) -> AWSResponse:
     data = json.dumps(body).encode()
     headers = {"content-type": "application/json", "x-amzn-requestid": "emulated", **headers}
-    return AWSResponse("https://emulated.invalid/", status, headers, _Body(data))
+    return AWSResponse("https://emulated.invalid/", status, headers, RawBody(data))
 
 
 def _to_wire(value: Any, shape: Shape | None) -> Any:
@@ -298,11 +307,7 @@ class EmulatedWire:
         def refuse(request: Any, event_name: str, deliver: Callable[[Any, str], Any]) -> Any:
             if not event_name.endswith(operation):
                 return None
-            body = (
-                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code}"
-                "</Message></Error><RequestId>emulated</RequestId></ErrorResponse>"
-            ).encode()
-            return AWSResponse(request.url, status, {"content-type": "text/xml"}, _Body(body))
+            return query_error(request.url, status, code)
 
         self.faults.append(refuse)
         try:
