@@ -22,8 +22,9 @@ import os
 import random
 import resource
 import time
+import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from statistics import mean
 from typing import Any
@@ -93,10 +94,15 @@ class CallCounter:
 
 @dataclass
 class Context:
+    """What the handlers read of Lambda's context: each invocation its own request id."""
+
     invoked_function_arn: str
     function_name: str = "jobwarden"
     memory_limit_in_mb: int = 256
-    aws_request_id: str = "bench"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000  # the sweep function's timeout: no simulated invocation runs out
 
 
 def state_event(status: str, build_id: str, at: datetime, submitted: datetime) -> dict[str, Any]:
