@@ -8,7 +8,7 @@ import json
 from typing import Any, Protocol
 
 from jobwarden.ledger import Entry
-from jobwarden.model import Outcome
+from jobwarden.model import Outcome, Verdict
 
 SUBJECT_LIMIT = 100  # SNS rejects longer subjects
 
@@ -23,6 +23,9 @@ HEADLINES: dict[Outcome, str] = {
     Outcome.RETRIED: "retried",
     Outcome.RETRIES_EXHAUSTED: "not retried, cap reached",
     Outcome.NONE: "error",
+    Outcome.RESUBMITTED: "resubmitted to its fallback queue",
+    Outcome.WOULD_RESUBMIT: "would resubmit (dry run)",
+    Outcome.WITHDRAWN: "not stopped: no longer warranted",
 }
 
 
@@ -34,7 +37,10 @@ class AlertSink(Protocol):
 
 def subject_for(entry: Entry) -> str:
     what = entry.job_name or entry.subject
-    text = f"jobwarden: {entry.service} {what} {HEADLINES[entry.outcome]}"
+    headline = HEADLINES.get(entry.outcome, str(entry.outcome))
+    if entry.verdict is Verdict.SUPERSEDED:
+        headline += " (superseded by a newer run)"
+    text = f"jobwarden: {entry.service} {what} {headline}"
     # SNS subjects must be ASCII without line breaks.
     text = text.encode("ascii", "replace").decode().replace("\n", " ")
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."

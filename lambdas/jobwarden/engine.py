@@ -11,6 +11,7 @@ from fnmatch import fnmatchcase
 from jobwarden.bounds import LATEST_SCHEDULABLE
 from jobwarden.model import Action, Decision, Job, Policy, Settings, Verdict
 from jobwarden.pricing import estimate_cost, hourly_rate
+from jobwarden.waste import queue_breach, queue_limit, resubmit_queue, superseded
 
 EXEMPT_FALSE_VALUES = frozenset({"false", "no", "0", "off"})
 
@@ -45,8 +46,12 @@ def decide(
     policies: Sequence[Policy],
     settings: Settings,
     now: datetime,
+    newer: Job | None = None,
 ) -> Decision:
-    """Evaluate one job. The stop budget is not the engine's: the act step spends it."""
+    """Evaluate one job. The stop budget is not the engine's: the act step spends it.
+
+    `newer` is the newest run of the job's name and branch that the listing found, if newer
+    than the job (`waste.newer_runs`): a policy with `cancel_superseded` stops the job for it."""
     run_minutes = job.run_seconds(now) / 60
     queue_minutes = job.queue_seconds(now) / 60
     cost = estimate_cost(job.cost_basis, job.run_seconds(now), settings.prices)
@@ -72,14 +77,36 @@ def decide(
         return verdict(Verdict.OK, "no policy covers this job")
 
     breaches = _breaches(job, policy, run_minutes, queue_minutes, cost)
+    kind = Verdict.STOP
+    if not breaches and (clause := superseded(job, policy, newer)):
+        breaches, kind = [clause], Verdict.SUPERSEDED
     if not breaches:
         return verdict(Verdict.OK, f"within the limits of policy {policy.name}", policy)
     reason = f"{' and '.join(breaches)} of policy {policy.name}"
     if policy.action is Action.NOTIFY:
         return verdict(Verdict.NOTIFY, reason, policy)
+    decision = _waste(verdict(kind, reason, policy), job, policy, newer, queue_minutes)
     if settings.kill_switch:
-        return hold(verdict(Verdict.STOP, reason, policy), KILL_SWITCH_ON)
-    return verdict(Verdict.STOP, reason, policy)
+        return hold(decision, KILL_SWITCH_ON)
+    return decision
+
+
+def _waste(
+    decision: Decision, job: Job, policy: Policy, newer: Job | None, queue_minutes: float
+) -> Decision:
+    """A superseded run names its newer run; a stop of a job stuck on a reason its policy
+    resubmits on becomes a resubmission to the fallback queue."""
+    if decision.verdict is Verdict.SUPERSEDED:
+        return replace(decision, superseded_by=newer)
+    fallback = resubmit_queue(job, policy) if queue_breach(job, policy, queue_minutes) else ""
+    if not fallback:
+        return decision
+    return replace(
+        decision,
+        verdict=Verdict.RESUBMIT,
+        reason=f"{decision.reason}; resubmitted to job queue {fallback}",
+        fallback_queue=fallback,
+    )
 
 
 KILL_SWITCH_ON = "the kill switch is on"
@@ -96,14 +123,9 @@ def _breaches(
     """Each limit the job is over, as a clause of the decision's sentence."""
     found = []
     # A queue limit is about being stuck before starting; once running it no longer applies.
-    if (
-        policy.max_queue_minutes is not None
-        and job.started_at is None
-        and queue_minutes > policy.max_queue_minutes
-    ):
-        found.append(
-            f"queued {queue_minutes:.0f} min, over the {policy.max_queue_minutes:g} min queue limit"
-        )
+    # Which limit depends on why the job waits, where the policy says (`waste.queue_limit`).
+    if queued := queue_breach(job, policy, queue_minutes):
+        found.append(queued)
     if policy.max_run_minutes is not None and run_minutes > policy.max_run_minutes:
         found.append(
             f"running {run_minutes:.0f} min, over the {policy.max_run_minutes:g} min limit"
@@ -122,8 +144,8 @@ def next_deadline(job: Job, policy: Policy, prices: Mapping[str, float]) -> date
     """
     candidates: list[datetime | None] = []
     if job.started_at is None:
-        if policy.max_queue_minutes is not None:
-            candidates.append(later(job.submitted_at, policy.max_queue_minutes))
+        if (limit := queue_limit(job, policy)) is not None:
+            candidates.append(later(job.submitted_at, limit[0]))
     else:
         if policy.max_run_minutes is not None:
             candidates.append(later(job.started_at, policy.max_run_minutes))

@@ -66,6 +66,9 @@ class Entry:
     queue_minutes: float | None = None
     cost_usd: float | None = None
     attempt: int | None = None
+    # The other run of a superseded run (the newer one) or of a resubmission (the copy's
+    # original), so the ledger links the two.
+    linked: str = ""
 
     @classmethod
     def from_decision(
@@ -88,6 +91,7 @@ class Entry:
             run_minutes=round(decision.run_minutes, 1),
             queue_minutes=round(decision.queue_minutes, 1),
             cost_usd=None if decision.cost_usd is None else round(decision.cost_usd, 2),
+            linked=decision.superseded_by.job_id if decision.superseded_by else "",
         )
 
     def to_json(self) -> dict[str, Any]:
