@@ -270,7 +270,8 @@ class Act:
         """The job is still running after a stop that failed: say so once, and let the next
         sweep try again (the record and the budget's slot are given back)."""
         result.stop_failures += 1
-        entry = Entry.from_decision(decision, Outcome.FAILED, f"the stop call failed: {error}")
+        what = "resubmission" if decision.verdict is Verdict.RESUBMIT else "stop call"
+        entry = Entry.from_decision(decision, Outcome.FAILED, f"the {what} failed: {error}")
         self.reporter.entry(entry, result, record.entry.subject, record.action, "failed")
         self.budget.give_back(self.adapter.name, f"{decision.job.key}#{record.action}")
         self.ledger.drop(record)

@@ -216,3 +216,43 @@ def test_source_branch_reads_what_codebuild_reports(source_type, version, branch
     build = {"source": {"type": source_type}, "sourceVersion": version}
 
     assert source_branch(build) == branch
+
+
+def test_a_resubmit_request_copies_the_job_but_not_what_batch_sets_itself():
+    from jobwarden.services.batch import RESUBMIT_OF_TAG, resubmit_request
+
+    detail = {
+        "jobId": "j-1",
+        "jobName": "align",
+        "jobDefinition": "arn:aws:batch:us-east-1:1:job-definition/align:3",
+        "parameters": {"sample": "chr7"},
+        "timeout": {"attemptDurationSeconds": 600},
+        "schedulingPriority": 5,
+        "tags": {"team": "data"},
+        "container": {
+            "image": "ignored: it comes with the definition",
+            "vcpus": 2,
+            "memory": 4096,
+            "command": ["align"],
+            "environment": [
+                {"name": "AWS_BATCH_JOB_ID", "value": "j-1"},
+                {"name": "STAGE", "value": "prod"},
+            ],
+        },
+    }
+
+    assert resubmit_request(detail, "fallback") == {
+        "jobName": "align",
+        "jobQueue": "fallback",
+        "jobDefinition": "arn:aws:batch:us-east-1:1:job-definition/align:3",
+        "parameters": {"sample": "chr7"},
+        "containerOverrides": {
+            "command": ["align"],
+            "vcpus": 2,
+            "memory": 4096,
+            "environment": [{"name": "STAGE", "value": "prod"}],
+        },
+        "timeout": {"attemptDurationSeconds": 600},
+        "schedulingPriorityOverride": 5,
+        "tags": {"team": "data", RESUBMIT_OF_TAG: "j-1"},
+    }
