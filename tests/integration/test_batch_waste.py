@@ -178,6 +178,8 @@ def test_a_stuck_job_is_resubmitted_to_the_fallback_queue_and_cancelled(account,
         "; resubmitted to job queue fallback; submitted again to job queue fallback as job "
         f"{copy['jobId']}; this job cancelled"
     )
+    assert decisions[stuck]["queue_reason"] == "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"
+    assert decisions[copy["jobId"]]["linked"] == stuck  # the copy's own line, as the CLI prints
     items = {item["job_id"]: item for item in account.ledger_items()}
     assert set(items) == {stuck, copy["jobId"]}
     assert (items[stuck]["sk"], items[stuck]["outcome"]) == (

@@ -92,6 +92,8 @@ def test_enforce_stops_the_older_build_and_leaves_the_rest(account, capsys, buil
     }
     assert stopped == {"old main"}
     assert decisions[builds["old main"]]["outcome"] == "stopped"
+    assert decisions[builds["old main"]]["branch"] == "branch/main"
+    assert decisions[builds["old main"]]["linked"] == builds["new main"]  # as the CLI prints
     for label in ("new main", "feature", "pr", "infra old", "infra new"):
         assert decisions[builds[label]]["verdict"] == "ok", label
     (item,) = account.ledger_items()
