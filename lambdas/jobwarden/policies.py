@@ -355,7 +355,7 @@ def _parse_by_reason(limits: _Fields, maximum: int) -> tuple[tuple[str, float], 
     if BY_REASON not in limits.data:
         return ()
     section = limits.section(BY_REASON)
-    if not section.data:
+    if isinstance(limits.data[BY_REASON], dict) and not section.data:
         limits.complain(BY_REASON, 'name at least one reason, e.g. {"MISCONFIGURATION:*": 0}')
     found = []
     for pattern, value in section.data.items():

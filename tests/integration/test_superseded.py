@@ -155,19 +155,23 @@ def test_batch_builds_of_one_branch_supersede_each_other(account, capsys):
     put_settings(account.clients, {"mode": "enforce"})
     ci_policy(account, "codebuild-batch")
     create_codebuild_project(account.clients, "release", repository=REPO)
+    create_codebuild_project(
+        account.clients, "pinned", {"jobwarden:interruptible": "0"}, repository=REPO
+    )
     codebuild = account.clients.client("codebuild")
     fill = account.emulator.fill("codebuild-batch")
 
-    def start(ago: int, version: str) -> str:
+    def start(ago: int, version: str, project: str = "release") -> str:
         with time_machine.travel(now - ago * MINUTE, tick=False):
-            batch_id: str = codebuild.start_build_batch(
-                projectName="release", sourceVersion=version
-            )["buildBatch"]["id"]
+            batch_id: str = codebuild.start_build_batch(projectName=project, sourceVersion=version)[
+                "buildBatch"
+            ]["id"]
         with time_machine.travel(now - ago * MINUTE + MINUTE, tick=False):
             fill.advance(batch_id, "IN_PROGRESS")
         return batch_id
 
     old, new, other = start(40, "pr/12"), start(5, "refs/pull/12/head"), start(50, "pr/13")
+    pinned_old, pinned_new = start(40, "pr/12", "pinned"), start(5, "pr/12", "pinned")
 
     decisions = scan(account, capsys, "codebuild-batch")
 
@@ -176,9 +180,17 @@ def test_batch_builds_of_one_branch_supersede_each_other(account, capsys):
     assert f"superseded by the newer run {new} " in decisions[old]["reason"]
     statuses = {
         b["id"]: b["buildBatchStatus"]
-        for b in codebuild.batch_get_build_batches(ids=[old, new, other])["buildBatches"]
+        for b in codebuild.batch_get_build_batches(ids=[old, new, other, pinned_old, pinned_new])[
+            "buildBatches"
+        ]
     }
-    assert statuses == {old: "STOPPED", new: "IN_PROGRESS", other: "IN_PROGRESS"}
+    assert statuses == {
+        old: "STOPPED",
+        new: "IN_PROGRESS",
+        other: "IN_PROGRESS",
+        pinned_old: "IN_PROGRESS",  # its project opted out
+        pinned_new: "IN_PROGRESS",
+    }
 
 
 def test_amplify_a_pending_job_supersedes_the_running_one_on_its_branch_only(account, capsys):

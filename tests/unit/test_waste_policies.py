@@ -111,3 +111,17 @@ def test_resubmit_needs_a_queue_name():
         }
     )
     assert messages == ["resubmit.job_queue: must be a job queue name or ARN, got 'two words'"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (5, "limits.max_queue_minutes_by_reason: must be an object, got 5"),
+        ({}, "limits.max_queue_minutes_by_reason: name at least one reason"),
+    ],
+)
+def test_reason_limits_must_name_reasons(value, expected):
+    (message,) = messages_of(
+        {"match": {"services": ["batch"]}, "limits": {"max_queue_minutes_by_reason": value}}
+    )
+    assert message.startswith(expected)
