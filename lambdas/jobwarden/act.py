@@ -23,16 +23,7 @@ from aws_lambda_powertools import Logger
 from jobwarden.budget import StopBudget
 from jobwarden.engine import KILL_SWITCH_ON, decide, hold
 from jobwarden.ledger import Entry, Ledger, Opened, Record
-from jobwarden.model import (
-    Decision,
-    Job,
-    Mode,
-    Outcome,
-    PendingRetry,
-    Policy,
-    Settings,
-    Verdict,
-)
+from jobwarden.model import Decision, Job, Mode, Outcome, PendingRetry, Policy, Settings, Verdict
 from jobwarden.report import Reporter
 from jobwarden.result import SweepResult
 from jobwarden.services.base import Resubmission, ServiceAdapter
@@ -198,11 +189,8 @@ class Act:
             return
         if self.lease.clock() - decision.at > FRESH_FOR:
             job = self.adapter.describe(decision.job.job_id, self.lease.clock(), decision.job.name)
-            fresh = (
-                None
-                if job is None
-                else self._judge(job, self.lease.clock(), decision.superseded_by)
-            )
+            newer = decision.superseded_by  # a superseded run stays superseded while it runs
+            fresh = None if job is None else self._judge(job, self.lease.clock(), newer)
             if fresh is None or action_key(fresh) != record.action or not fresh.calls_stop:
                 self.ledger.drop(record)  # ended, retried or back within limits since
                 return
@@ -333,8 +321,9 @@ class Act:
 
 
 def waste_action(decision: Decision) -> str:
-    """ "superseded", or "resubmit#<fallback queue>" (recovery reads the queue back from it);
-    prefixed "dry-run-" when nothing is to be called."""
+    """The action of a superseded run, "superseded", or of a resubmission,
+    "resubmit#<fallback queue>" (recovery reads the queue back from it); prefixed "dry-run-"
+    when nothing is to be called."""
     action = "superseded"
     if decision.verdict is Verdict.RESUBMIT:
         action = f"resubmit#{decision.fallback_queue}"
