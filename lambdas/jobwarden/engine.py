@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 from jobwarden.bounds import LATEST_SCHEDULABLE
 from jobwarden.model import Action, Decision, Job, Policy, Settings, Verdict
 from jobwarden.pricing import estimate_cost, hourly_rate
-from jobwarden.waste import queue_breach, queue_limit, resubmit_queue, superseded
+from jobwarden.waste import earliest_queue_limit, queue_breach, resubmit_queue, superseded
 
 EXEMPT_FALSE_VALUES = frozenset({"false", "no", "0", "off"})
 
@@ -144,8 +144,8 @@ def next_deadline(job: Job, policy: Policy, prices: Mapping[str, float]) -> date
     """
     candidates: list[datetime | None] = []
     if job.started_at is None:
-        if (limit := queue_limit(job, policy)) is not None:
-            candidates.append(later(job.submitted_at, limit[0]))
+        if (limit := earliest_queue_limit(job, policy)) is not None:
+            candidates.append(later(job.submitted_at, limit))
     else:
         if policy.max_run_minutes is not None:
             candidates.append(later(job.started_at, policy.max_run_minutes))

@@ -76,6 +76,19 @@ def queue_limit(job: Job, policy: Policy) -> tuple[float, str] | None:
     return None
 
 
+def earliest_queue_limit(job: Job, policy: Policy) -> float | None:
+    """The queue limit for a deadline: the one that applies, or, where the job's reason is not
+    known (a job read from an event), the smallest any reason could set: a deadline may come
+    early (the check reads the job and judges it), never late."""
+    if job.queue_reason:
+        limit = queue_limit(job, policy)
+        return None if limit is None else limit[0]
+    candidates = [minutes for _, minutes in policy.max_queue_minutes_by_reason]
+    if policy.max_queue_minutes is not None:
+        candidates.append(policy.max_queue_minutes)
+    return min(candidates, default=None)
+
+
 def queue_breach(job: Job, policy: Policy, queue_minutes: float) -> str:
     """The clause saying a queued job is over its queue limit, or "". A limit of 0 stops the
     job as soon as it is seen waiting for that reason (a hopeless wait)."""

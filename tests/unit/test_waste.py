@@ -165,6 +165,13 @@ def test_a_reason_limit_schedules_the_deadline():
     assert next_deadline(queued, REASONS, {}) == queued.submitted_at + timedelta(minutes=240)
 
 
+def test_a_job_whose_reason_is_unknown_gets_the_earliest_deadline_any_reason_could_set():
+    """An event carries no statusReason: the deadline check comes at once and judges it."""
+    from_event = waiting("", 10)
+
+    assert next_deadline(from_event, REASONS, {}) == from_event.submitted_at
+
+
 RESUBMITTING = replace(REASONS, resubmit=Resubmit("fallback"))
 
 
