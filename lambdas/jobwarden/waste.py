@@ -25,14 +25,20 @@ FALSE_VALUES = frozenset({"false", "no", "0", "off"})
 def newer_runs(jobs: Iterable[Job]) -> dict[str, Job]:
     """Job key -> the newest run of the same service, region, name and branch, for every run
     that one was submitted after. Runs without a branch are never grouped; runs submitted at
-    the same instant are not ordered, so neither supersedes the other."""
+    the same instant are not ordered, so neither supersedes the other; a retried attempt
+    supersedes nothing."""
     groups: dict[tuple[str, str, str, str], list[Job]] = defaultdict(list)
     for job in jobs:
         if job.branch:
             groups[(job.service, job.region, job.name, job.branch)].append(job)
     found: dict[str, Job] = {}
     for runs in groups.values():
-        newest = max(runs, key=lambda run: run.submitted_at)
+        # A retried attempt (a batch build's attempt 2 and on) runs an older commit again: it
+        # may be superseded, but never supersedes a run submitted after the original.
+        fresh = [run for run in runs if run.attempt in ("", "1")]
+        if not fresh:
+            continue
+        newest = max(fresh, key=lambda run: run.submitted_at)
         for run in runs:
             if run.submitted_at < newest.submitted_at and run.job_id != newest.job_id:
                 found[run.key] = newest

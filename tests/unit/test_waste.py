@@ -35,6 +35,15 @@ def test_the_newest_run_of_a_branch_supersedes_the_older_ones_and_only_them():
     assert newer == {old.key: newest, older.key: newest}
 
 
+def test_a_retried_attempt_supersedes_nothing_but_can_be_superseded():
+    retried = run("b1", 3, attempt="2")  # an old batch build retried a moment ago
+    newer = run("b2", 20, attempt="1")
+    newest = run("b3", 1, attempt="1")
+
+    assert newer_runs([retried, newer]) == {}
+    assert newer_runs([retried, newer, newest]) == {retried.key: newest, newer.key: newest}
+
+
 def test_runs_submitted_at_the_same_instant_do_not_supersede_each_other():
     assert newer_runs([run("a", 10), run("b", 10)]) == {}
 
