@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from aws_cdk import Duration, Fn
 from aws_cdk import aws_iam as iam
@@ -68,11 +68,13 @@ class RenderedGrant:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     reason: str
+    conditions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def statement(self) -> iam.PolicyStatement:
         return iam.PolicyStatement(
             actions=list(self.actions),
             resources=[r if r == "*" else Fn.sub(r) for r in self.resources],
+            conditions={k: dict(v) for k, v in self.conditions.items()} or None,
         )
 
 
@@ -109,7 +111,9 @@ def render_grants(adapter: type[ServiceAdapter], regions: Sequence[str]) -> list
             f"jobwarden acts on whichever {adapter.name} resources the policies match in this "
             "account, so the adapter declares the ARN pattern rather than names."
         )
-        rendered.append(RenderedGrant(tuple(grant.actions), tuple(resources), reason))
+        rendered.append(
+            RenderedGrant(tuple(grant.actions), tuple(resources), reason, grant.conditions)
+        )
     return rendered
 
 

@@ -26,7 +26,7 @@ from jobwarden.ledger import Entry, Ledger, Opened, Record
 from jobwarden.model import Decision, Job, Mode, Outcome, PendingRetry, Policy, Settings, Verdict
 from jobwarden.report import Reporter
 from jobwarden.result import SweepResult
-from jobwarden.services.base import ServiceAdapter
+from jobwarden.services.base import Resubmission, ServiceAdapter
 
 logger = Logger(service="jobwarden", child=True)
 
@@ -42,7 +42,11 @@ PLANNED_OUTCOME = {
     Verdict.HELD: Outcome.HELD,
     Verdict.STOP: Outcome.WOULD_STOP,  # a stop that calls no API: dry-run
     Verdict.WARN: Outcome.WARNED,
+    Verdict.SUPERSEDED: Outcome.WOULD_STOP,
+    Verdict.RESUBMIT: Outcome.WOULD_RESUBMIT,
 }
+# The actions that call the service (enforce mode); dry-run ones are prefixed "dry-run-".
+CALLING_ACTIONS = ("stop", "superseded", "resubmit")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ def action_key(decision: Decision) -> str:
         action = "stop" if decision.mode is Mode.ENFORCE else "dry-run-stop"
     elif verdict is Verdict.WARN:  # one warning per job and limit (see split_warnings)
         action = f"warn#{decision.policy}#{'+'.join(w.key for w in decision.warnings)}"
+    elif verdict in (Verdict.SUPERSEDED, Verdict.RESUBMIT):
+        action = waste_action(decision)
     else:
         action = f"{verdict}#{decision.policy}"
     return f"{action}#{decision.job.attempt}" if decision.job.attempt else action
@@ -156,10 +162,18 @@ class Act:
         record = replace(record, owner=self.lease.owner, lease_until=now + self.lease.length)
         requested = record.entry.outcome is Outcome.STOP_REQUESTED
         result.recovered += not requested
-        if not record.action.startswith("stop"):  # nothing was to be called: just settle it
+        if not record.action.startswith(CALLING_ACTIONS):  # nothing was to be called: settle
             planned = PLANNED_OUTCOME[record.entry.verdict]
             self._settle(record, planned, record.entry.reason, result)
             return
+        if record.action.startswith("resubmit#") and not requested:
+            # Finish what the dead owner started (a copy submitted, the original not yet
+            # cancelled); nothing submitted yet falls through to be judged again.
+            queue = record.action.split("#")[1]
+            done = self.adapter.resubmit(record.job, queue, record.entry.reason, submit=False)
+            if done is not None:
+                self._settle_resubmission(record, done, result)
+                return
         outcome = self.adapter.read_back(record.job, record.entry.reason)
         if outcome is not None:
             note = "" if requested else "found after an interrupted stop"
@@ -182,7 +196,8 @@ class Act:
             return
         if self.lease.clock() - decision.at > FRESH_FOR:
             job = self.adapter.describe(decision.job.job_id, self.lease.clock(), decision.job.name)
-            fresh = None if job is None else self._judge(job, self.lease.clock())
+            newer = decision.superseded_by  # a superseded run stays superseded while it runs
+            fresh = None if job is None else self._judge(job, self.lease.clock(), newer)
             if fresh is None or action_key(fresh) != record.action or not fresh.calls_stop:
                 self.ledger.drop(record)  # ended, retried or back within limits since
                 return
@@ -201,6 +216,9 @@ class Act:
             else:  # held before (recorded and alerted once), and still held
                 result.outcomes[job.key] = Outcome.HELD
             return
+        if decision.verdict is Verdict.RESUBMIT:
+            self._resubmit(decision, record, result)
+            return
         outcome: Outcome | None
         try:
             outcome = self.adapter.stop(job, decision.reason)
@@ -211,13 +229,44 @@ class Act:
                 return
         self._settle(record, outcome, record.entry.reason, result)
 
+    def _resubmit(self, decision: Decision, record: Record, result: SweepResult) -> None:
+        """Submit the job again to its fallback queue, then cancel it (the adapter finds a
+        copy an earlier attempt submitted, so a retry never submits two)."""
+        try:
+            done = self.adapter.resubmit(decision.job, decision.fallback_queue, decision.reason)
+        except Exception as error:  # noqa: BLE001 - recorded; the next sweep tries again
+            self._failed(decision, record, error, result)
+            return
+        if done is None:  # cannot happen with submit=True; read it as a failure, not a guess
+            self._failed(decision, record, RuntimeError("the resubmission did not run"), result)
+            return
+        self._settle_resubmission(record, done, result)
+
+    def _settle_resubmission(self, record: Record, done: Resubmission, result: SweepResult) -> None:
+        """Settle the original's decision with the copy named, and record the copy itself,
+        linked to the original, in its own entry."""
+        reason = _with(record.entry.reason, done.note)
+        if done.copy_id and done.outcome in (Outcome.RESUBMITTED, Outcome.STOP_REQUESTED):
+            entry = replace(
+                record.entry,
+                subject=f"{record.entry.service}#{record.entry.region}#{done.copy_id}",
+                job_id=done.copy_id,
+                outcome=Outcome.RESUBMITTED,
+                reason=f"resubmission of {record.entry.job_id} to job queue {done.queue} under "
+                f"policy {record.entry.policy}",
+                linked=record.entry.job_id,
+            )
+            self.reporter.entry(entry, result, record.entry.subject, record.action, "copy")
+        self._settle(record, done.outcome, reason, result)
+
     def _failed(
         self, decision: Decision, record: Record, error: Exception, result: SweepResult
     ) -> None:
         """The job is still running after a stop that failed: say so once, and let the next
         sweep try again (the record and the budget's slot are given back)."""
         result.stop_failures += 1
-        entry = Entry.from_decision(decision, Outcome.FAILED, f"the stop call failed: {error}")
+        what = "resubmission" if decision.verdict is Verdict.RESUBMIT else "stop call"
+        entry = Entry.from_decision(decision, Outcome.FAILED, f"the {what} failed: {error}")
         self.reporter.entry(entry, result, record.entry.subject, record.action, "failed")
         self.budget.give_back(self.adapter.name, f"{decision.job.key}#{record.action}")
         self.ledger.drop(record)
@@ -254,8 +303,8 @@ class Act:
             return replace(decision, mode=self._checked.mode)
         return decision
 
-    def _judge(self, job: Job, now: datetime) -> Decision:
-        return self._checked_again(decide(job, self.policies, self.settings, now))
+    def _judge(self, job: Job, now: datetime, newer: Job | None = None) -> Decision:
+        return self._checked_again(decide(job, self.policies, self.settings, now, newer))
 
     def _budget_spent(self) -> str:
         settings = self.settings
@@ -276,6 +325,16 @@ class Act:
             retry=decision.retry if decision.calls_stop else None,
             retry_subject=decision.job.retry_subject,
         )
+
+
+def waste_action(decision: Decision) -> str:
+    """The action of a superseded run, "superseded", or of a resubmission,
+    "resubmit#<fallback queue>" (recovery reads the queue back from it); prefixed "dry-run-"
+    when nothing is to be called."""
+    action = "superseded"
+    if decision.verdict is Verdict.RESUBMIT:
+        action = f"resubmit#{decision.fallback_queue}"
+    return action if decision.mode is Mode.ENFORCE else f"dry-run-{action}"
 
 
 def _with(reason: str, note: str) -> str:

@@ -85,6 +85,12 @@ RETRY_TYPES = {
     "amplify": ("RETRY",),
 }
 
+# The services whose runs say which branch or pull request they build (CodeBuild's
+# `sourceVersion`, Amplify's branch): only these can be superseded by a newer run.
+SUPERSEDE_SERVICES = ("amplify", "codebuild", "codebuild-batch")
+# The services that can submit a stuck job again elsewhere: Batch's SubmitJob to another queue.
+RESUBMIT_SERVICES = ("batch",)
+
 # The first segment of every price key `pricing` knows (codebuild:<env>:<compute>, ...).
 PRICE_FAMILIES = ("amplify", "batch-ec2", "codebuild", "fargate", "glue")
 

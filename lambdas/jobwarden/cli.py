@@ -271,7 +271,7 @@ def run_scan(args: argparse.Namespace, out: TextIO) -> int:
             for decision in result.decisions:
                 print(json.dumps(decision_json(decision, result)), file=out)
             for entry in result.entries:
-                if entry.verdict in (Verdict.ERROR, Verdict.RETRY):
+                if _is_listed(entry):
                     print(json.dumps(entry.to_json()), file=out)
     else:
         print_table(results, out)
@@ -301,7 +301,24 @@ def decision_json(decision: Decision, result: SweepResult) -> dict[str, Any]:
         "queue_minutes": round(decision.queue_minutes, 1),
         "cost_usd": None if decision.cost_usd is None else round(decision.cost_usd, 2),
         "at": decision.at.isoformat(),
+        **_waste_fields(decision, settled),
     }
+
+
+def _waste_fields(decision: Decision, settled: Entry | None) -> dict[str, str]:
+    """Why a queued job waits, its branch, and the run it is linked to (the newer run that
+    superseded it), where there are any."""
+    job = decision.job
+    fields = {"queue_reason": job.queue_reason, "branch": job.branch}
+    fields["linked"] = settled.linked if settled else ""
+    return {key: value for key, value in fields.items() if value}
+
+
+def _is_listed(entry: Entry) -> bool:
+    """Entries shown besides the judged jobs: errors, retries and resubmitted copies."""
+    return entry.verdict in (Verdict.ERROR, Verdict.RETRY) or (
+        entry.verdict is Verdict.RESUBMIT and bool(entry.linked)
+    )
 
 
 def print_table(results: Sequence[SweepResult], out: TextIO) -> None:
@@ -320,7 +337,7 @@ def print_table(results: Sequence[SweepResult], out: TextIO) -> None:
         (e.service, e.job_name or e.subject, "-", e.verdict, e.outcome, e.reason)
         for result in results
         for e in result.entries
-        if e.verdict in (Verdict.ERROR, Verdict.RETRY)
+        if _is_listed(e)
     ]
     render(("SERVICE", "JOB", "STATUS", "VERDICT", "OUTCOME", "REASON"), rows, out)
     for result in results:

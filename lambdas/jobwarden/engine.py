@@ -20,6 +20,7 @@ from jobwarden.model import (
     Verdict,
 )
 from jobwarden.pricing import estimate_cost, hourly_rate
+from jobwarden.waste import earliest_queue_limit, queue_breach, resubmit_queue, superseded
 
 EXEMPT_FALSE_VALUES = frozenset({"false", "no", "0", "off"})
 
@@ -54,8 +55,12 @@ def decide(
     policies: Sequence[Policy],
     settings: Settings,
     now: datetime,
+    newer: Job | None = None,
 ) -> Decision:
-    """Evaluate one job. The stop budget is not the engine's: the act step spends it."""
+    """Evaluate one job. The stop budget is not the engine's: the act step spends it.
+
+    `newer` is the newest run of the job's name and branch that the listing found, if newer
+    than the job (`waste.newer_runs`): a policy with `cancel_superseded` stops the job for it."""
     run_minutes = job.run_seconds(now) / 60
     queue_minutes = job.queue_seconds(now) / 60
     cost = estimate_cost(job.cost_basis, job.run_seconds(now), settings.prices)
@@ -89,6 +94,9 @@ def decide(
         return verdict(Verdict.OK, "no policy covers this job")
 
     breaches = _breaches(job, policy, run_minutes, queue_minutes, cost)
+    kind = Verdict.STOP
+    if not breaches and (clause := superseded(job, policy, newer)):
+        breaches, kind = [clause], Verdict.SUPERSEDED
     if not breaches:
         near = _near(
             job,
@@ -106,9 +114,28 @@ def decide(
     reason = f"{' and '.join(breaches)} of policy {policy.name}"
     if policy.action is Action.NOTIFY:
         return verdict(Verdict.NOTIFY, reason, policy)
+    decision = _waste(verdict(kind, reason, policy), job, policy, newer, queue_minutes)
     if settings.kill_switch:
-        return hold(verdict(Verdict.STOP, reason, policy), KILL_SWITCH_ON)
-    return verdict(Verdict.STOP, reason, policy)
+        return hold(decision, KILL_SWITCH_ON)
+    return decision
+
+
+def _waste(
+    decision: Decision, job: Job, policy: Policy, newer: Job | None, queue_minutes: float
+) -> Decision:
+    """A superseded run names its newer run; a stop of a job stuck on a reason its policy
+    resubmits on becomes a resubmission to the fallback queue."""
+    if decision.verdict is Verdict.SUPERSEDED:
+        return replace(decision, superseded_by=newer)
+    fallback = resubmit_queue(job, policy) if queue_breach(job, policy, queue_minutes) else ""
+    if not fallback:
+        return decision
+    return replace(
+        decision,
+        verdict=Verdict.RESUBMIT,
+        reason=f"{decision.reason}; resubmitted to job queue {fallback}",
+        fallback_queue=fallback,
+    )
 
 
 KILL_SWITCH_ON = "the kill switch is on"
@@ -205,14 +232,9 @@ def _breaches(
     """Each limit the job is over, as a clause of the decision's sentence."""
     found = []
     # A queue limit is about being stuck before starting; once running it no longer applies.
-    if (
-        policy.max_queue_minutes is not None
-        and job.started_at is None
-        and queue_minutes > policy.max_queue_minutes
-    ):
-        found.append(
-            f"queued {queue_minutes:.0f} min, over the {policy.max_queue_minutes:g} min queue limit"
-        )
+    # Which limit depends on why the job waits, where the policy says (`waste.queue_limit`).
+    if queued := queue_breach(job, policy, queue_minutes):
+        found.append(queued)
     if policy.max_run_minutes is not None and run_minutes > policy.max_run_minutes:
         found.append(
             f"running {run_minutes:.0f} min, over the {policy.max_run_minutes:g} min limit"
@@ -238,8 +260,8 @@ def next_deadline(
     candidates: list[datetime | None] = []
     for share in shares:
         if job.started_at is None:
-            if policy.max_queue_minutes is not None:
-                candidates.append(later(job.submitted_at, policy.max_queue_minutes * share))
+            if (limit := earliest_queue_limit(job, policy)) is not None:
+                candidates.append(later(job.submitted_at, limit * share))
             continue
         if policy.max_run_minutes is not None:
             candidates.append(later(job.started_at, policy.max_run_minutes * share))

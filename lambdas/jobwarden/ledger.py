@@ -73,6 +73,9 @@ class Entry:
     arn: str = ""
     limit: str = ""
     left_minutes: float | None = None
+    # The other run of a superseded run (the newer one) or of a resubmission (the copy's
+    # original), so the ledger links the two.
+    linked: str = ""
 
     @classmethod
     def from_decision(
@@ -105,6 +108,7 @@ class Entry:
                 if warned is None or warned.left_minutes is None
                 else round(warned.left_minutes, 1)
             ),
+            linked=decision.superseded_by.job_id if decision.superseded_by else "",
         )
 
     def to_json(self) -> dict[str, Any]:

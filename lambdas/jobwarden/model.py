@@ -34,6 +34,8 @@ class Verdict(StrEnum):
     ERROR = "error"  # the job or a policy document could not be evaluated
     RETRY = "retry"  # a stopped job is started again, as its policy asks
     WARN = "warn"  # near a limit of a stop policy (its `warn_at` share): the owner is told
+    SUPERSEDED = "superseded"  # a newer run of the same branch is queued or running: stop this
+    RESUBMIT = "resubmit"  # stuck on capacity: submitted again to a fallback queue, then cancelled
 
 
 class Outcome(StrEnum):
@@ -53,6 +55,8 @@ class Outcome(StrEnum):
     RETRIES_EXHAUSTED = "retries_exhausted"
     WARNED = "warned"
     NONE = "none"
+    RESUBMITTED = "resubmitted"  # a copy runs in the fallback queue; the stuck one is cancelled
+    WOULD_RESUBMIT = "would_resubmit"  # dry-run
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,12 @@ class Job:
     # Which run of the job this reading is of, where a retry keeps the id (a retried batch
     # build): a decision on one attempt never acts on the next.
     attempt: str = ""
+    # The source branch or pull request a run builds ("branch/main", "pr/42"), where the
+    # service says: runs of one name and branch supersede each other (see `waste.py`).
+    branch: str = ""
+    # Why a queued job waits, as the service says it ("CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+    # "WAITING", "PROVISIONING", "QUEUED"): what `max_queue_minutes_by_reason` matches.
+    queue_reason: str = ""
 
     @property
     def key(self) -> str:
@@ -125,6 +135,14 @@ class RetryStarted:
 
 
 @dataclass(frozen=True)
+class Resubmit:
+    """Submit a job stuck for one of `on_reasons` again to `job_queue`, then cancel it."""
+
+    job_queue: str
+    on_reasons: tuple[str, ...] = ("CAPACITY:*",)
+
+
+@dataclass(frozen=True)
 class Policy:
     """One validated policy document.
 
@@ -149,6 +167,11 @@ class Policy:
     # Who is told besides the platform topic: SNS topic ARNs, and "tag:<key>" (the job's
     # value of that tag becomes the `owner` message attribute, for subscription filters).
     notify: tuple[str, ...] = ()
+    # Stop a run when a newer run of the same name and branch is queued or running.
+    cancel_superseded: bool = False
+    # (reason glob, minutes) pairs: the queue limit for a job waiting for that reason.
+    max_queue_minutes_by_reason: tuple[tuple[str, float], ...] = ()
+    resubmit: Resubmit | None = None
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -176,6 +199,7 @@ class LimitWarning:
     def key(self) -> str:
         """Names the limit and its value: a changed limit is a new limit, warned anew."""
         return f"{self.limit}-{self.value:g}"
+
 
 
 @dataclass(frozen=True)
@@ -237,11 +261,14 @@ class Decision:
     owners: tuple[str, ...] = ()  # the job's values of the policy's `tag:` notify targets
     topics: tuple[str, ...] = ()  # the policy's extra topics
     warnings: tuple[LimitWarning, ...] = ()  # for a warn verdict: the limits the job is near
+    superseded_by: Job | None = None  # the newer run, for a SUPERSEDED verdict
+    fallback_queue: str = ""  # where a RESUBMIT verdict submits the job again
 
     @property
     def calls_stop(self) -> bool:
-        """True only when the stop API is to be called: a stop verdict in enforce mode."""
-        return self.verdict is Verdict.STOP and self.mode is Mode.ENFORCE
+        """True only when the service is to be called: a stop verdict (or a superseded run, or
+        a resubmission, each of which ends the job) in enforce mode."""
+        return self.verdict in STOPPING_VERDICTS and self.mode is Mode.ENFORCE
 
     @property
     def is_actionable(self) -> bool:
@@ -252,4 +279,11 @@ class Decision:
             Verdict.HELD,
             Verdict.ERROR,
             Verdict.WARN,
+            Verdict.SUPERSEDED,
+            Verdict.RESUBMIT,
         )
+
+
+# Verdicts that end the job: each goes through the same write-ahead, kill switch, stop budget
+# and dry-run as a stop.
+STOPPING_VERDICTS = frozenset({Verdict.STOP, Verdict.SUPERSEDED, Verdict.RESUBMIT})

@@ -30,15 +30,17 @@ from jobwarden.bounds import (
     MAX_STOPS,
     MAX_TAG_KEY_LENGTH,
     PRICE_FAMILIES,
+    RESUBMIT_SERVICES,
     RETRY_TYPES,
     SERVICE_LIMITS,
     SNS_TOPIC_ARN,
+    SUPERSEDE_SERVICES,
     is_known_region,
     known_regions,
     queue_limit,
     run_limit,
 )
-from jobwarden.model import TAG_TARGET, Action, Mode, Policy, Retry, Settings
+from jobwarden.model import TAG_TARGET, Action, Mode, Policy, Resubmit, Retry, Settings
 
 DEFAULT_POLICY_PATH = "/jobwarden/policies/"
 DEFAULT_SETTINGS_PARAMETER = "/jobwarden/settings"
@@ -233,6 +235,7 @@ def _as_object(name: str, document: str | Mapping[str, Any]) -> Mapping[str, Any
 
 
 LIMIT_FIELDS = ("max_cost_usd", "max_queue_minutes", "max_run_minutes")
+BY_REASON = "max_queue_minutes_by_reason"
 
 
 def parse_policy(
@@ -243,7 +246,18 @@ def parse_policy(
     known = sorted(known_services)
     top = _Fields(data, "", messages)
     top.unknown(
-        ("description", "match", "limits", "action", "priority", "retry", "warn_at", "notify")
+        (
+            "description",
+            "match",
+            "limits",
+            "action",
+            "priority",
+            "retry",
+            "warn_at",
+            "notify",
+            "cancel_superseded",
+            "resubmit",
+        )
     )
     match = top.section("match")
     match.unknown(("services", "names", "tags"))
@@ -255,7 +269,7 @@ def parse_policy(
         match.complain("services", f"unknown {', '.join(unknown)} (known: {', '.join(known)})")
     covered = [s for s in services if s in known] or known
     limits = top.section("limits")
-    limits.unknown(LIMIT_FIELDS)
+    limits.unknown((*LIMIT_FIELDS, BY_REASON))
     policy = Policy(
         name=name,
         description=top.description("description"),
@@ -272,15 +286,27 @@ def parse_policy(
         retry=_parse_retry(top, services) if "retry" in data else None,
         warn_at=_parse_warn_at(top),
         notify=_parse_notify(top),
+        cancel_superseded=_parse_superseded(top, services),
+        max_queue_minutes_by_reason=_parse_by_reason(limits, queue_limit(covered)),
+        resubmit=_parse_resubmit(top, services) if "resubmit" in data else None,
     )
-    if isinstance(data.get("limits", {}), dict) and not any(
-        field in limits.data for field in LIMIT_FIELDS
+    if (
+        isinstance(data.get("limits", {}), dict)
+        and not any(field in limits.data for field in (*LIMIT_FIELDS, BY_REASON))
+        and data.get("cancel_superseded") is not True
     ):
         top.complain(
             "limits",
-            f"set at least one of {', '.join(LIMIT_FIELDS)}: a policy without limits stops "
+            f"set at least one of {', '.join(LIMIT_FIELDS)}, {BY_REASON} (or "
+            "cancel_superseded): a policy without limits stops "
             "nothing, yet governs every job it matches in place of the other policies; to "
             "leave jobs alone, tag them with the settings' exempt_tag",
+        )
+    if policy.resubmit and not (policy.max_queue_minutes_by_reason or policy.max_queue_minutes):
+        top.complain(
+            "resubmit",
+            f"a resubmission follows a queue limit: set limits.{BY_REASON} (or "
+            "limits.max_queue_minutes) for the reasons it resubmits on",
         )
     if messages:
         raise InvalidDocument(name, messages)
@@ -368,6 +394,58 @@ def _parse_retry(top: _Fields, services: tuple[str, ...]) -> Retry | None:
         )
         return None
     return Retry(type=str(kind), max_attempts=attempts)
+
+
+def _parse_superseded(top: _Fields, services: tuple[str, ...]) -> bool:
+    """Only services whose runs say which branch they build can be superseded."""
+    cancel = top.boolean("cancel_superseded", False)
+    unfit = [s for s in services if s not in SUPERSEDE_SERVICES]
+    if cancel and unfit:
+        top.complain(
+            "cancel_superseded",
+            f"{', '.join(unfit)} jobs have no branch, so no run supersedes another (only "
+            f"{', '.join(SUPERSEDE_SERVICES)}); write one policy per service, or drop it",
+        )
+        return False
+    return cancel
+
+
+def _parse_by_reason(limits: _Fields, maximum: int) -> tuple[tuple[str, float], ...]:
+    """Reason glob -> minutes; 0 is allowed here (a hopeless reason: stop at once)."""
+    if BY_REASON not in limits.data:
+        return ()
+    section = limits.section(BY_REASON)
+    if isinstance(limits.data[BY_REASON], dict) and not section.data:
+        limits.complain(BY_REASON, 'name at least one reason, e.g. {"MISCONFIGURATION:*": 0}')
+    found = []
+    for pattern, value in section.data.items():
+        if not isinstance(pattern, str) or not pattern.strip():
+            section.complain(repr(pattern), "a reason must be a non-empty glob")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+            section.complain(pattern, f"must be a number of minutes, got {_show(value)}")
+        elif not 0 <= value <= maximum:
+            section.complain(pattern, f"must be from 0 (stop at once) to {maximum}, got {value}")
+        else:
+            found.append((pattern, float(value)))
+    return tuple(found)
+
+
+def _parse_resubmit(top: _Fields, services: tuple[str, ...]) -> Resubmit | None:
+    """Only Batch submits a job again elsewhere; the fallback queue is a name or an ARN."""
+    resubmit = top.section("resubmit")
+    resubmit.unknown(("job_queue", "on_reasons"))
+    if not services or any(s not in RESUBMIT_SERVICES for s in services):
+        top.complain(
+            "resubmit",
+            f"only {', '.join(RESUBMIT_SERVICES)} jobs can be resubmitted: set match.services "
+            f"to {list(RESUBMIT_SERVICES)}",
+        )
+        return None
+    queue = resubmit.text("job_queue", "")
+    if queue and any(char.isspace() for char in queue):
+        resubmit.complain("job_queue", f"must be a job queue name or ARN, got {_show(queue)}")
+    reasons = resubmit.strings("on_reasons", ("CAPACITY:*",), 'omit it for ["CAPACITY:*"]')
+    return Resubmit(job_queue=queue, on_reasons=reasons) if queue else None
 
 
 SETTINGS_FIELDS = (

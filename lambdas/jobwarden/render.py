@@ -41,6 +41,11 @@ HEADLINES: dict[Outcome, str] = {
     Outcome.RETRIES_EXHAUSTED: "not retried, cap reached",
     Outcome.WARNED: "near its limit",
     Outcome.NONE: "error",
+    Outcome.RESUBMITTED: "resubmitted to its fallback queue",
+    Outcome.WOULD_RESUBMIT: "would resubmit (dry run)",
+    Outcome.WITHDRAWN: "not stopped: no longer warranted",
+    Outcome.PENDING: "decided, not yet settled",
+    Outcome.ALREADY_HANDLED: "already handled",
 }
 EMOJI: dict[Outcome, str] = {
     Outcome.STOPPED: ":octagonal_sign:",
@@ -138,7 +143,10 @@ class Message:
 
 def subject_for(entry: Entry) -> str:
     what = entry.job_name or entry.subject
-    return _subject(f"jobwarden: {entry.service} {what} {HEADLINES[entry.outcome]}")
+    headline = HEADLINES[entry.outcome]
+    if entry.verdict is Verdict.SUPERSEDED:
+        headline += " (superseded by a newer run)"
+    return _subject(f"jobwarden: {entry.service} {what} {headline}")
 
 
 def _subject(text: str) -> str:

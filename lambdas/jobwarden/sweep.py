@@ -34,6 +34,7 @@ from jobwarden.result import SweepResult
 from jobwarden.retries import RetryQueue
 from jobwarden.services import REGISTRY
 from jobwarden.services.base import ServiceAdapter
+from jobwarden.waste import newer_runs
 from jobwarden.watermark import Watermarks
 
 logger = Logger(service="jobwarden", child=True)
@@ -89,8 +90,10 @@ class Sweeper:
             act.recover(result)
             if adapter.supports_retry:
                 self.retries.run(adapter, now, result)
-            for job in self.listing.active_jobs(adapter, now, result) or []:
-                self._judge(job, now, act, result)
+            jobs = self.listing.active_jobs(adapter, now, result) or []
+            newer = newer_runs(jobs)  # runs a newer run of their branch supersedes
+            for job in jobs:
+                self._judge(job, now, act, result, newer.get(job.key))
         result.undelivered = self.outbox.drain(service, now)
         return result
 
@@ -112,10 +115,13 @@ class Sweeper:
         result.undelivered = self.outbox.drain(service, now)
         return result
 
-    def _judge(self, job: Job, now: datetime, act: Act, result: SweepResult) -> Decision | None:
+    def _judge(
+        self, job: Job, now: datetime, act: Act, result: SweepResult, newer: Job | None = None
+    ) -> Decision | None:
         result.seen += 1
         try:
-            decision = decide(job, self.configuration.policies, self.configuration.settings, now)
+            configuration = self.configuration
+            decision = decide(job, configuration.policies, configuration.settings, now, newer)
         except Exception as error:  # this job's problem; the sweep goes on
             logger.exception("judging a job failed", extra={"job": job.key})
             self.reporter.error(

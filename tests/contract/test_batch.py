@@ -53,7 +53,8 @@ def test_list_active_reads_every_status_of_every_queue(clients, stub):
             started_at=None,  # the sample has no startedAt: it has not run
             tags={},
             cost_basis=batch_basis("EC2", 1.0, 128.0, "X86_64"),  # vcpus 1, memory 128
-            details={"jobQueue": QUEUE},
+            details={"jobQueue": QUEUE, "resubmittable": True},  # one container, waiting
+            queue_reason="SUBMITTED",  # no reason code: the status is why it waits
         )
     ]
     assert jobs[0].queue_seconds(CREATED + timedelta(hours=1)) == 3600

@@ -142,13 +142,14 @@ def declared(adapter: type[ServiceAdapter], region: str) -> list[dict[str, Any]]
             }
             for template in grant.resources
         ]
-        statements.append(
-            {
-                "Action": list(grant.actions),
-                "Effect": "Allow",
-                "Resource": resources if len(resources) > 1 else resources[0],
-            }
-        )
+        statement = {
+            "Action": list(grant.actions),
+            "Effect": "Allow",
+            "Resource": resources if len(resources) > 1 else resources[0],
+        }
+        if grant.conditions:
+            statement["Condition"] = {k: dict(v) for k, v in grant.conditions.items()}
+        statements.append(statement)
     return statements
 
 
@@ -176,6 +177,7 @@ def test_codebuild_sweep_holds_exactly_these_statements(default_synth: Synth) ->
 # an extra action or a broader resource in any adapter's grant fails here.
 AMPLIFY_APPS = "arn:${AWS::Partition}:amplify:${AWS::Region}:${AWS::AccountId}:apps/*"
 BATCH_JOBS = "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}:job/*"
+BATCH = "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}:"
 GLUE_JOBS = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/*"
 SERVICE_STATEMENTS: dict[str, list[dict[str, Any]]] = {
     "codebuild": [
@@ -227,7 +229,27 @@ SERVICE_STATEMENTS: dict[str, list[dict[str, Any]]] = {
             "Effect": "Allow",
             "Resource": "*",
         },
-        {"Action": "batch:TerminateJob", "Effect": "Allow", "Resource": {"Fn::Sub": BATCH_JOBS}},
+        {
+            "Action": ["batch:TerminateJob", "batch:CancelJob"],
+            "Effect": "Allow",
+            "Resource": {"Fn::Sub": BATCH_JOBS},
+        },
+        # A resubmission to a policy's fallback queue: the queue and the job's definition.
+        {
+            "Action": "batch:SubmitJob",
+            "Effect": "Allow",
+            "Resource": [
+                {"Fn::Sub": BATCH + "job-queue/*"},
+                {"Fn::Sub": BATCH + "job-definition/*:*"},
+            ],
+        },
+        # Tags on the copy, only as part of its SubmitJob.
+        {
+            "Action": "batch:TagResource",
+            "Condition": {"StringEquals": {"batch:CreateAction": "SubmitJob"}},
+            "Effect": "Allow",
+            "Resource": {"Fn::Sub": BATCH_JOBS},
+        },
     ],
     "amplify": [
         # ListApps has no resource type: it can only be granted on "*".

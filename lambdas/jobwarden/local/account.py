@@ -116,10 +116,18 @@ def create_codebuild_project(
     tags: dict[str, str] | None = None,
     compute_type: str = "BUILD_GENERAL1_SMALL",
     region: str | None = None,
+    *,
+    repository: str | None = None,
 ) -> None:
+    """A project building an S3 zip, or, given `repository`, a GitHub repository."""
+    source = (
+        {"type": "GITHUB", "location": repository}
+        if repository
+        else {"type": "S3", "location": f"artifacts-bucket/{name}/source.zip"}
+    )
     clients.client("codebuild", region).create_project(
         name=name,
-        source={"type": "S3", "location": f"artifacts-bucket/{name}/source.zip"},
+        source=source,
         artifacts={"type": "NO_ARTIFACTS"},
         environment={
             "type": "LINUX_CONTAINER",

@@ -132,6 +132,17 @@ class BatchFill(ServiceFill):
             "propagateTags": params.get("propagateTags", definition.propagate_tags or False),
             **({"tags": params["tags"]} if params.get("tags") else {}),
             **({"timeout": params["timeout"]} if "timeout" in params else {}),
+            # Carried into the job's detail as submitted (JobDetail in botocore's batch model).
+            **{
+                field: params[source]
+                for source, field in (
+                    ("parameters", "parameters"),
+                    ("retryStrategy", "retryStrategy"),
+                    ("shareIdentifier", "shareIdentifier"),
+                    ("schedulingPriorityOverride", "schedulingPriority"),
+                )
+                if source in params
+            },
         }
         self.jobs[region][job_id] = job
         size = params.get("arrayProperties", {}).get("size")
@@ -151,8 +162,9 @@ class BatchFill(ServiceFill):
         return {"jobArn": job["jobArn"], "jobName": job["jobName"], "jobId": job_id}
 
     def list_jobs(self, params: dict[str, Any], region: str) -> dict[str, Any]:
-        if "filters" in params or "multiNodeJobId" in params:
-            raise NotImplementedError("ListJobs filters and multi-node jobs are not emulated")
+        if "multiNodeJobId" in params:
+            raise NotImplementedError("ListJobs for multi-node jobs is not emulated")
+        named = _name_filter(params.get("filters", []))
         status = params.get("jobStatus", "RUNNING")  # the service's default
         if "arrayJobId" in params:
             ids = self.children.get(params["arrayJobId"], [])
@@ -170,7 +182,11 @@ class BatchFill(ServiceFill):
         if size < 1:
             raise AwsError("ClientException", "maxResults must be at least 1")
         size = min(size, MAX_PAGE_SIZE)  # assumption: a larger maxResults still pages 1000
-        matching = [_summary(j) for j in jobs if j["status"] == status]
+        if named is not None:  # every status, newest first, by name (the filter's documentation)
+            found = sorted((j for j in jobs if named(j["jobName"])), key=lambda j: -j["createdAt"])
+            matching = [_summary(j) for j in found]
+        else:
+            matching = [_summary(j) for j in jobs if j["status"] == status]
         try:
             summaries, token = page(matching, params.get("nextToken"), size)
         except AwsError as error:
@@ -323,6 +339,25 @@ def _container(properties: dict[str, Any], params: dict[str, Any]) -> dict[str, 
     if required:
         container["resourceRequirements"] = list(required.values())
     return container
+
+
+def _name_filter(filters: list[dict[str, Any]]) -> Callable[[str], bool] | None:
+    """ListJobs' JOB_NAME filter: "a case-insensitive match for the job name. If the value ends
+    with an asterisk (*), the filter matches any job name that begins with the string before
+    the '*'"; "Only one filter can be used at a time", and with one `jobStatus` is ignored
+    (`filters` in botocore's batch model). Other filters are not emulated."""
+    if not filters:
+        return None
+    if len(filters) > 1:
+        raise AwsError("ClientException", "Only one filter can be used at a time")
+    (only,) = filters
+    if only["name"] != "JOB_NAME":
+        raise NotImplementedError(f"the ListJobs filter {only['name']} is not emulated")
+    (value,) = only["values"]
+    wanted = value.lower()
+    if wanted.endswith("*"):
+        return lambda name: name.lower().startswith(wanted[:-1])
+    return lambda name: name.lower() == wanted
 
 
 def _summary(job: dict[str, Any]) -> dict[str, Any]:

@@ -96,6 +96,10 @@ class CodeBuildFill(ServiceFill):
             "currentPhase": "QUEUED",
             "buildStatus": "IN_PROGRESS",
             "projectName": name,
+            # The build's source is its project's; `sourceVersion` is what StartBuild asked
+            # for, as given (StartBuild and Build in botocore's codebuild model).
+            "source": project["source"],
+            **({"sourceVersion": params["sourceVersion"]} if "sourceVersion" in params else {}),
             "phases": [
                 _phase("SUBMITTED", now, now, "SUCCEEDED"),
                 {"phaseType": "QUEUED", "startTime": now},
@@ -235,10 +239,15 @@ def start_build_at(
     project: str,
     started: datetime,
     running_after: timedelta | None = None,
+    *,
+    source_version: str | None = None,
 ) -> str:
     """A build started at `started` (in the past), in BUILD `running_after` its start."""
+    version = {"sourceVersion": source_version} if source_version else {}
     with time_machine.travel(started, tick=False):
-        build_id: str = clients.client("codebuild").start_build(projectName=project)["build"]["id"]
+        build_id: str = clients.client("codebuild").start_build(projectName=project, **version)[
+            "build"
+        ]["id"]
     if running_after is not None:
         with time_machine.travel(started + running_after, tick=False):
             emulator.fill("codebuild").advance(build_id, "BUILD")

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any, TextIO
 
 from jobwarden.aws import Clients
-from jobwarden.local import amplify, batch, codebuild, codebuild_batch, glue
+from jobwarden.local import amplify, batch, codebuild, codebuild_batch, glue, waste_demo
 from jobwarden.local.account import create_resources, put_policy, put_settings, received_alerts
 from jobwarden.local.emulator import WIRE, Emulator, emulated_account
 
@@ -38,6 +38,7 @@ DEMOS: dict[str, ModuleType] = {
     "glue": glue,
     "batch": batch,
     "amplify": amplify,
+    "waste": waste_demo,  # superseded runs, queue reasons, a resubmission (issue 13)
 }
 
 

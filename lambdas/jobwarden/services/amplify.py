@@ -231,6 +231,11 @@ class AmplifyJobs(ServiceAdapter):
             details=details,
             # A retry runs the same commit under a new job id: count attempts per commit.
             lineage=f"{app_id}/{branch_name}/{summary['commitId']}",
+            # A branch builds one job at a time: a newer job PENDING behind a running one
+            # supersedes it. PENDING waits for the branch (or the account's concurrent build
+            # limit), PROVISIONING for a build instance (JobStatus, botocore's amplify model).
+            branch=f"branch/{branch_name}",
+            queue_reason=summary["status"] if summary["status"] in QUEUED else "",
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:

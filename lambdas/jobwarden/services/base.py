@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -25,6 +25,18 @@ class Unreadable:
     reason: str
 
 
+@dataclass(frozen=True)
+class Resubmission:
+    """How a resubmission stands: RESUBMITTED (the copy runs in `queue`, the original is
+    cancelled), STOP_REQUESTED (the original's cancel takes effect later), ALREADY_FINISHED or
+    WITHDRAWN (the original ended or started first; any copy of ours is cancelled)."""
+
+    outcome: Outcome
+    copy_id: str = ""
+    queue: str = ""
+    note: str = ""
+
+
 class RetryImpossible(Exception):
     """The service refuses this retry for good (no later sweep can succeed): recorded and
     alerted once, and the pending retry dropped."""
@@ -41,6 +53,8 @@ class Grant:
     actions: tuple[str, ...]
     resources: tuple[str, ...] = ("*",)
     why_any_resource: str = ""
+    # IAM conditions narrowing the grant, e.g. {"StringEquals": {"batch:CreateAction": ...}}.
+    conditions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 class ServiceAdapter(ABC):
@@ -135,6 +149,14 @@ class ServiceAdapter(ABC):
 
         `names` (job id -> job name) serves services that address a job by name and id."""
         raise NotImplementedError(f"{self.name} cannot read single jobs")
+
+    def resubmit(
+        self, job: Job, queue: str, reason: str, *, submit: bool = True
+    ) -> Resubmission | None:
+        """Submit a queued job again to `queue` and cancel it, safely repeated: a copy an
+        earlier call submitted is found and not submitted twice. With `submit` False nothing
+        new is submitted: None when there is no copy yet and the job still waits."""
+        raise NotImplementedError(f"{self.name} cannot resubmit")
 
     def retry(self, pending: PendingRetry, attempt: int) -> RetryStarted | Outcome | None:
         """Start a stopped job again once it has ended: RetryStarted (with the id the retry

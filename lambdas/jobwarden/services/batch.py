@@ -12,6 +12,7 @@ never listed separately; terminating the parent terminates them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -24,7 +25,7 @@ from jobwarden.index import JobEvent
 from jobwarden.model import CostBasis, Job, Outcome
 from jobwarden.pricing import batch_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, Unreadable, isolable
+from jobwarden.services.base import Grant, Resubmission, ServiceAdapter, Unreadable, isolable
 
 # Lifecycle order: a job moving on while the statuses are listed one by one is seen again
 # under its new status (and de-duplicated), never missed.
@@ -38,6 +39,16 @@ QUEUES_LIMIT = 100  # DescribeJobQueues takes at most 100 queues
 REASON_LIMIT = 1024  # TerminateJob's reason
 # SageMaker training queues hold service jobs (ListServiceJobs/TerminateServiceJob), not jobs.
 SERVICE_JOB_QUEUE_TYPES = frozenset({"SAGEMAKER_TRAINING"})
+# A RUNNABLE job's statusReason starts with why it waits, "CAPACITY:INSUFFICIENT_INSTANCE_
+# CAPACITY - All compute environments have insufficient capacity..." (JobDetail.statusReason
+# in botocore's batch model; Batch user guide, "Jobs stuck in a RUNNABLE status").
+REASON_CODE = re.compile(r"[A-Z_]+:[A-Z_]+")
+# Carried by a job jobwarden submitted again, naming the job it copies: how a repeated
+# resubmission finds the copy an earlier attempt made (SubmitJob takes no client token).
+RESUBMIT_OF_TAG = "jobwarden:resubmit-of"
+# "Environment variables cannot start with AWS_BATCH ... reserved for variables that Batch
+# sets" (ContainerOverrides.environment, botocore's batch model): never copied into a resubmit.
+RESERVED_ENVIRONMENT = "AWS_BATCH"
 
 
 @register
@@ -49,7 +60,27 @@ class BatchJobs(ServiceAdapter):
             why_any_resource="Batch's Describe and List actions support no resource-level "
             "permissions",
         ),
-        Grant(("batch:TerminateJob",), ("arn:{partition}:batch:{region}:{account}:job/*",)),
+        Grant(
+            ("batch:TerminateJob", "batch:CancelJob"),
+            ("arn:{partition}:batch:{region}:{account}:job/*",),
+        ),
+        # A resubmission: SubmitJob is authorized on the job queue and the job definition
+        # (Service Authorization Reference, AWS Batch); the fallback queue is named in a
+        # policy, so any queue of the account, and the job's own definition, any revision.
+        Grant(
+            ("batch:SubmitJob",),
+            (
+                "arn:{partition}:batch:{region}:{account}:job-queue/*",
+                "arn:{partition}:batch:{region}:{account}:job-definition/*:*",
+            ),
+        ),
+        # SubmitJob with tags is authorized again on batch:TagResource for the new job
+        # (Batch user guide, "Tag your resources"); only as part of a SubmitJob.
+        Grant(
+            ("batch:TagResource",),
+            ("arn:{partition}:batch:{region}:{account}:job/*",),
+            conditions={"StringEquals": {"batch:CreateAction": "SubmitJob"}},
+        ),
     )
 
     events = (("aws.batch", "Batch Job State Change"),)
@@ -178,7 +209,12 @@ class BatchJobs(ServiceAdapter):
             tags={**queue_tags, **detail.get("tags", {})},
             cost_basis=basis,
             arn=detail.get("jobArn"),
-            details={"jobQueue": detail["jobQueue"]},
+            details={
+                "jobQueue": detail["jobQueue"],
+                # Only a job still waiting can be submitted again elsewhere.
+                **({"resubmittable": True} if not started_at and _resubmittable(detail) else {}),
+            },
+            queue_reason=queue_reason(detail) if started_at is None else "",
         )
 
     def _child_runs(
@@ -237,6 +273,131 @@ class BatchJobs(ServiceAdapter):
     def _describe(self, job: Job) -> dict[str, Any] | None:
         jobs = self._client.describe_jobs(jobs=[job.job_id]).get("jobs", [])
         return jobs[0] if jobs else None
+
+    def resubmit(
+        self, job: Job, queue: str, reason: str, *, submit: bool = True
+    ) -> Resubmission | None:
+        """Submit the stuck job again to `queue`, then cancel it. In that order, so a crash
+        or a failed call leaves the job waiting where it was, never lost; and a repeated call
+        finds the copy an earlier one submitted (`RESUBMIT_OF_TAG`) instead of submitting a
+        second. CancelJob, not TerminateJob: it ends only a job that has not started ("still
+        succeeds, even if no job is cancelled"), so a job that found capacity meanwhile runs
+        on, and our copy is cancelled instead."""
+        reason = reason[:REASON_LIMIT]
+        detail = self._describe(job)
+        if detail is None:
+            return Resubmission(Outcome.ALREADY_FINISHED, note="the job no longer exists")
+        copy = self._find_copy(detail, queue)
+        if detail["status"] in ACTIVE_STATUSES and detail["status"] not in STARTED_STATUSES:
+            if copy is None:
+                if not submit:
+                    return None
+                copy = self._submit_copy(detail, queue)
+            self._client.cancel_job(jobId=job.job_id, reason=reason)
+            detail = self._describe(job) or {**detail, "status": "FAILED", "statusReason": reason}
+        if detail["status"] in STARTED_STATUSES or _ended_outcome(detail, reason) is not None:
+            if _ended_outcome(detail, reason) is Outcome.STOPPED and copy is not None:
+                return _resubmitted(Outcome.RESUBMITTED, copy, queue)
+            return self._withdraw(detail, copy, reason)
+        return _resubmitted(Outcome.STOP_REQUESTED, copy, queue)  # a cancel not yet in effect
+
+    def _withdraw(self, detail: Mapping[str, Any], copy: str | None, reason: str) -> Resubmission:
+        """The job started or ended before our cancel: our copy, if any, is cancelled."""
+        if copy is not None:
+            self._client.cancel_job(
+                jobId=copy, reason=f"withdrawn: {detail['jobId']} did not wait after all"
+            )
+        started = detail["status"] in STARTED_STATUSES
+        withdrawn = f"; the copy {copy} was cancelled" if copy else ""
+        return Resubmission(
+            Outcome.WITHDRAWN if started else Outcome.ALREADY_FINISHED,
+            note=("it started" if started else "it ended") + f" before it was resubmitted"
+            f"{withdrawn}",
+        )
+
+    def _find_copy(self, detail: Mapping[str, Any], queue: str) -> str | None:
+        """The job an earlier resubmission of `detail` submitted to `queue`, if any: ListJobs
+        filtered by the job's name (every status, newest first: its `filters` documentation),
+        then the copy's tag."""
+        paginator = self._client.get_paginator("list_jobs")
+        pages = paginator.paginate(
+            jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [detail["jobName"]]}]
+        )
+        ids = [s["jobId"] for page in pages for s in page.get("jobSummaryList", [])]
+        for chunk in _chunks(ids, DESCRIBE_LIMIT):
+            for found in self._client.describe_jobs(jobs=chunk).get("jobs", []):
+                if found.get("tags", {}).get(RESUBMIT_OF_TAG) == detail["jobId"]:
+                    return str(found["jobId"])
+        return None
+
+    def _submit_copy(self, detail: Mapping[str, Any], queue: str) -> str:
+        job_id: str = self._client.submit_job(**resubmit_request(detail, queue))["jobId"]
+        return job_id
+
+
+def resubmit_request(detail: Mapping[str, Any], queue: str) -> dict[str, Any]:
+    """SubmitJob parameters that run the job described by `detail` again in `queue`: the same
+    definition revision, parameters, container overrides (command, environment, resources as
+    the job ran them), retry strategy, timeout, priority, share and tags, plus the tag naming
+    the original."""
+    container = detail.get("container") or {}
+    overrides: dict[str, Any] = {
+        key: container[key]
+        for key in ("command", "resourceRequirements", "instanceType")
+        if container.get(key)
+    }
+    if not container.get("resourceRequirements"):
+        overrides.update({k: container[k] for k in ("vcpus", "memory") if container.get(k)})
+    environment = [
+        variable
+        for variable in container.get("environment", [])
+        if not variable["name"].startswith(RESERVED_ENVIRONMENT)
+    ]
+    if environment:
+        overrides["environment"] = environment
+    candidates: dict[str, Any] = {
+        "parameters": detail.get("parameters"),
+        "containerOverrides": overrides,
+        "retryStrategy": detail.get("retryStrategy"),
+        "timeout": detail.get("timeout"),
+        "propagateTags": detail.get("propagateTags"),
+        "schedulingPriorityOverride": detail.get("schedulingPriority"),
+        "shareIdentifier": detail.get("shareIdentifier"),
+    }
+    request = {key: value for key, value in candidates.items() if value not in (None, {}, [])}
+    return {
+        "jobName": detail["jobName"],
+        "jobQueue": queue,
+        "jobDefinition": detail["jobDefinition"],
+        **request,
+        "tags": {**detail.get("tags", {}), RESUBMIT_OF_TAG: detail["jobId"]},
+    }
+
+
+def queue_reason(detail: Mapping[str, Any]) -> str:
+    """Why a queued job waits: a RUNNABLE job's reason code where Batch gives one, else its
+    status (SUBMITTED, PENDING on dependencies, RUNNABLE, STARTING)."""
+    status = str(detail["status"])
+    code = str(detail.get("statusReason") or "").split(" - ", 1)[0].strip()
+    if status == "RUNNABLE" and REASON_CODE.fullmatch(code):
+        return code
+    return status
+
+
+def _resubmittable(detail: Mapping[str, Any]) -> bool:
+    """A single-container job, not an array, multi-node, EKS or ECS-properties job (whose
+    overrides `resubmit_request` does not rebuild), nor a copy jobwarden made already."""
+    return (
+        bool(detail.get("container"))
+        and not any(detail.get(k) for k in ("nodeProperties", "eksProperties", "ecsProperties"))
+        and "size" not in detail.get("arrayProperties", {})
+        and RESUBMIT_OF_TAG not in detail.get("tags", {})
+    )
+
+
+def _resubmitted(outcome: Outcome, copy: str | None, queue: str) -> Resubmission:
+    note = f"submitted again to job queue {queue} as job {copy}; this job cancelled"
+    return Resubmission(outcome, copy or "", queue, note)
 
 
 def _after_stop(detail: Mapping[str, Any] | None, reason: str, accepted: bool) -> Outcome | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,14 @@ QUEUED_PHASES = frozenset({"SUBMITTED", "QUEUED"})
 BATCH_LIMIT = 100  # BatchGetBuilds and BatchGetProjects take at most 100 names
 # The state-change event writes its start time like "Sep 1, 2017 4:12:29 PM" (UTC).
 EVENT_TIME_FORMAT = "%b %d, %Y %I:%M:%S %p"
+# Source types whose `sourceVersion` names a git ref ("For GitHub: the commit ID, pull request
+# ID, branch name, or tag name", StartBuild's sourceVersion, CodeBuild API reference); an S3
+# source's is an object version id, a CodePipeline build's an artifact ARN.
+GIT_SOURCES = frozenset(
+    {"CODECOMMIT", "GITHUB", "GITHUB_ENTERPRISE", "GITLAB", "GITLAB_SELF_MANAGED", "BITBUCKET"}
+)
+COMMIT_ID = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
+PULL_REF = re.compile(r"refs/pull/(\d+)/(?:head|merge)")
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -225,6 +234,8 @@ class CodeBuildBuilds(ServiceAdapter):
                 environment.get("type", "LINUX_CONTAINER"), environment.get("computeType", "")
             ),
             arn=build.get("arn"),
+            branch=source_branch(build),
+            queue_reason=phase if phase in QUEUED_PHASES else "",
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
@@ -245,6 +256,37 @@ class CodeBuildBuilds(ServiceAdapter):
         if not builds:
             return Outcome.ALREADY_FINISHED  # in buildsNotFound: deleted, it runs no more
         return stop_outcome(builds[0]["buildStatus"])
+
+
+def source_branch(build: Mapping[str, Any]) -> str:
+    """The branch or pull request a build (or batch build) builds, from what BatchGetBuilds
+    reports: "branch/<name>", "pr/<number>", "tag/<name>", or "" when it does not say.
+
+    `sourceVersion` is what the build was asked for: "pr/25" or a branch, tag or commit
+    (StartBuild's sourceVersion, CodeBuild API reference), or a git reference such as
+    "refs/heads/main^{<commit>}" or "refs/pull/1/head" ("Source version sample", CodeBuild
+    User Guide). `resolvedSourceVersion` is always a commit, so it names no branch. The
+    webhook's CODEBUILD_WEBHOOK_HEAD_REF and CODEBUILD_WEBHOOK_TRIGGER ("branch/<name>",
+    "pr/<number>", "Environment variables in build environments", same guide) exist only
+    inside the build's container: BatchGetBuilds does not return them. A commit id, an S3
+    object version or a CodePipeline artifact names no branch: such a build is never grouped
+    with another, so never superseded."""
+    if build.get("source", {}).get("type") not in GIT_SOURCES:
+        return ""
+    version = str(build.get("sourceVersion") or "").split("^{", 1)[0].strip()
+    if not version or COMMIT_ID.fullmatch(version):
+        return ""
+    if version.startswith("pr/") and version[3:].isdigit():
+        return version
+    if pull := PULL_REF.fullmatch(version):
+        return f"pr/{pull.group(1)}"
+    if version.startswith("refs/heads/"):
+        return "branch/" + version.removeprefix("refs/heads/")
+    if version.startswith("refs/tags/"):
+        return "tag/" + version.removeprefix("refs/tags/")
+    if version.startswith("refs/"):
+        return ""  # another kind of reference: not a branch we can name
+    return f"branch/{version}"  # a branch (or tag) name: the same ref either way
 
 
 def stop_outcome(status: str) -> Outcome | None:

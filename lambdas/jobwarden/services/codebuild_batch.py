@@ -26,7 +26,7 @@ from jobwarden.services.base import (
     Unreadable,
     error_code,
 )
-from jobwarden.services.codebuild import BATCH_LIMIT, CodeBuildBuilds, chunks
+from jobwarden.services.codebuild import BATCH_LIMIT, CodeBuildBuilds, chunks, source_branch
 
 ACTIVE = "IN_PROGRESS"
 # No build of the batch runs yet while it is submitted or downloading its batchspec.
@@ -116,6 +116,8 @@ class CodeBuildBatches(ServiceAdapter):
             arn=batch.get("arn"),
             lineage=batch_lineage(batch),
             attempt=str(_attempt_number(batch)),
+            branch=source_branch(batch),
+            queue_reason=_queue_reason(batch),
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
@@ -290,6 +292,12 @@ def _attempt_times(batch: dict[str, Any]) -> tuple[datetime, datetime | None]:
         if phase["phaseType"] not in QUEUED_PHASES and "startTime" in phase:
             return submitted, phase["startTime"]
     return submitted, submitted
+
+
+def _queue_reason(batch: Mapping[str, Any]) -> str:
+    """The queued phase a batch waits in (SUBMITTED, DOWNLOAD_BATCHSPEC), or "" once running."""
+    phase = str(batch.get("currentPhase", "SUBMITTED"))
+    return phase if phase in QUEUED_PHASES else ""
 
 
 def _attempt_number(batch: dict[str, Any]) -> int:

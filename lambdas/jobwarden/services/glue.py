@@ -265,6 +265,10 @@ class GlueJobRuns(ServiceAdapter):
             status=state,
             submitted_at=started,
             started_at=None if state in QUEUED_STATES else started,
+            # WAITING: for capacity or behind MaxConcurrentRuns ("StateDetail ... when a job
+            # run is in a WAITING state as a result of job run queuing, the field has the
+            # reason", JobRun in botocore's glue model); STARTING: acquiring its workers.
+            queue_reason=state if state in QUEUED_STATES else "",
             tags=tags,
             cost_basis=cost_basis(job, run, (now - started).total_seconds()),
         )
