@@ -11,6 +11,7 @@ from fnmatch import fnmatchcase
 from jobwarden.bounds import LATEST_SCHEDULABLE
 from jobwarden.model import Action, Decision, Job, Policy, Settings, Verdict
 from jobwarden.pricing import estimate_cost, hourly_rate
+from jobwarden.savings import estimate_avoided
 
 EXEMPT_FALSE_VALUES = frozenset({"false", "no", "0", "off"})
 
@@ -63,6 +64,7 @@ def decide(
             queue_minutes=queue_minutes,
             cost_usd=cost,
             retry=policy.retry if policy else None,
+            avoided=estimate_avoided(job, now, settings.prices),
         )
 
     if is_exempt(job, settings):

@@ -83,6 +83,10 @@ class Job:
     # Which run of the job this reading is of, where a retry keeps the id (a retried batch
     # build): a decision on one attempt never acts on the next.
     attempt: str = ""
+    # The service's own limit on this job's run time, where it has one (CodeBuild's build
+    # timeout, Glue's Timeout, Batch's attemptDurationSeconds, Amplify's _BUILD_TIMEOUT):
+    # what a stop's avoided cost is counted up to (see `savings`).
+    timeout_minutes: float | None = None
 
     @property
     def key(self) -> str:
@@ -183,6 +187,16 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Avoided:
+    """What stopping a job now would save: `usd` over `minutes` more of its run, estimated by
+    `method` (see `savings.estimate_avoided`); `usd` None where the job has no known rate."""
+
+    usd: float | None
+    minutes: float
+    method: str
+
+
+@dataclass(frozen=True)
 class Decision:
     """The engine's verdict on one job at one instant, with the sentence an operator reads."""
 
@@ -196,6 +210,7 @@ class Decision:
     queue_minutes: float = 0.0
     cost_usd: float | None = None
     retry: Retry | None = None
+    avoided: Avoided | None = None
 
     @property
     def calls_stop(self) -> bool:

@@ -73,6 +73,7 @@ def test_a_retried_batch_is_listed_as_queued_from_its_retry(clients, stub):
             cost_basis=SMALL,  # no build of the retry runs yet: one build's rate
             arn=f"arn:aws:codebuild:<region-ID>:<account-ID>:build-batch/{BATCH}",
             attempt="2",  # the run after one ended phase: a decision on run 1 never stops it
+            timeout_minutes=60.0,  # the sample's buildTimeoutInMinutes
         )
     ]
     assert jobs[0].queue_seconds(now) == 600

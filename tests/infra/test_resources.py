@@ -587,3 +587,15 @@ def test_every_resource_is_tagged_with_the_project(default_synth: Synth) -> None
             resource_type,
             {"Tags": Match.array_with([{"Key": "project", "Value": "jobwarden"}])},
         )
+
+
+def test_dashboard_shows_the_money_saved_per_service_and_day(default_synth: Synth) -> None:
+    _, dashboard = default_synth.only("AWS::CloudWatch::Dashboard")
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for service in REGISTRY:
+        for metric in ("CostAvoidedUSD", "CostAvoidableUSD"):
+            assert f'\\"JobWarden\\",\\"{metric}\\",\\"service\\",\\"{service}\\"' in body
+    assert "Cost avoided by stops (USD per day)" in body
+    assert "Cost dry run would have avoided (USD per day)" in body
+    assert '\\"period\\":86400' in body
+    assert '\\"stacked\\":true' in body

@@ -52,6 +52,18 @@ def emit_metrics(result: SweepResult) -> None:
     metrics.add_metric(name="MissedEvents", unit=MetricUnit.Count, value=result.missed)
     metrics.add_metric(name="AlertsUndelivered", unit=MetricUnit.Count, value=result.undelivered)
     metrics.add_metric(name="StaleLeases", unit=MetricUnit.Count, value=result.recovered)
+    emit_savings(result)
+
+
+def emit_savings(result: SweepResult) -> None:
+    """Money saved (stops) and that dry run would have saved, only when there is some: a
+    dashboard sums them per service and per day."""
+    if result.avoided_usd > 0:
+        metrics.add_metric(name="CostAvoidedUSD", unit=MetricUnit.NoUnit, value=result.avoided_usd)
+    if result.avoidable_usd > 0:
+        metrics.add_metric(
+            name="CostAvoidableUSD", unit=MetricUnit.NoUnit, value=result.avoidable_usd
+        )
 
 
 # A record's lease outlives the invocation that wrote it by this much, so no live owner ever

@@ -116,6 +116,8 @@ def create_codebuild_project(
     tags: dict[str, str] | None = None,
     compute_type: str = "BUILD_GENERAL1_SMALL",
     region: str | None = None,
+    *,
+    timeout_minutes: int | None = None,
 ) -> None:
     clients.client("codebuild", region).create_project(
         name=name,
@@ -128,4 +130,5 @@ def create_codebuild_project(
         },
         serviceRole="arn:aws:iam::123456789012:role/codebuild-service-role",
         tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
+        **({"timeoutInMinutes": timeout_minutes} if timeout_minutes else {}),
     )

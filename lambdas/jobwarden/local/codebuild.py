@@ -104,10 +104,12 @@ class CodeBuildFill(ServiceFill):
                 **project["environment"],
                 **_environment_overrides(params),
             },
-            "timeoutInMinutes": params.get(
-                "timeoutInMinutesOverride", project.get("timeoutInMinutes", 60)
-            ),
-            "queuedTimeoutInMinutes": project.get("queuedTimeoutInMinutes", 480),
+            # moto stores 0 for a timeout the project did not set; the service's defaults
+            # (60 and 480 minutes, botocore's codebuild model) apply.
+            "timeoutInMinutes": params.get("timeoutInMinutesOverride")
+            or project.get("timeoutInMinutes")
+            or 60,
+            "queuedTimeoutInMinutes": project.get("queuedTimeoutInMinutes") or 480,
             "buildComplete": False,
             "initiator": "jobwarden-emulator",
         }
