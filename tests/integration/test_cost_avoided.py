@@ -228,3 +228,27 @@ def test_no_money_metric_when_a_stop_saved_nothing(lambda_env, capsys):
     metrics = emf_metrics(capsys)
     assert "CostAvoidedUSD" not in metrics
     assert "CostAvoidableUSD" not in metrics
+
+
+def test_report_reads_the_money_back_from_the_ledger(account, capsys, tmp_path):
+    from jobwarden.cli import main
+
+    account.project("nightly-etl", {"team": "data"}, timeout_minutes=180)
+    account.start_build("nightly-etl", 2 * 60 * MINUTE, 2 * MINUTE, now=NOW)
+    stop_after_an_hour(account, "codebuild")
+    stopped_entry(account, capsys, "codebuild")
+    common = ["report", "--region", "us-east-1", "--table", account.resources.table]
+    plot = tmp_path / "saved.svg"
+
+    with time_machine.travel(NOW + MINUTE, tick=False):
+        assert main([*common, "--by", "team", "--plot", str(plot)]) == 0
+        text = capsys.readouterr().out.splitlines()
+        assert main([*common, "--json"]) == 0
+        data = __import__("json").loads(capsys.readouterr().out)
+
+    assert text[2].split()[:2] == ["data", "1"]
+    assert "$0.31" in text[2]
+    assert text[-1].startswith("TOTAL")
+    assert data["rows"][0]["key"] == "codebuild"
+    assert (data["total"]["stops"], data["total"]["avoided_usd"]) == (1, 0.31)
+    assert "<svg" in plot.read_text()
