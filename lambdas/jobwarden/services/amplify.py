@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -174,11 +175,10 @@ class AmplifyJobs(ServiceAdapter):
                     for summary in jobs:
                         if summary["startTime"] < since:
                             break  # newest first
-                        yield Past(
-                            self.to_job(app, branch, summary),
-                            summary.get("endTime"),
-                            summary["status"],
-                        )
+                        job = self.to_job(app, branch, summary)
+                        if summary["status"] != "RUNNING" and job.status == summary["status"]:
+                            job = replace(job, started_at=None)  # no steps: it never built
+                        yield Past(job, summary.get("endTime"), summary["status"])
             except ClientError as error:
                 if not isolable(error):
                     raise
