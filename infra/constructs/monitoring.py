@@ -46,6 +46,18 @@ def service_metric(name: str, service: str, labelled: bool = True) -> cloudwatch
     )
 
 
+def daily_money(name: str, service: str) -> cloudwatch.Metric:
+    """A money metric of one service summed per day: savings read by the day, not by sweep."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": service},
+        statistic="Sum",
+        period=Duration.days(1),
+        label=f"{service}",
+    )
+
+
 class Monitoring(Construct):
     def __init__(
         self,
@@ -171,6 +183,22 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Missed events: active jobs only a full listing found",
                 left=[service_metric("MissedEvents", s) for s in services],
+                width=12,
+            ),
+        )
+        # What the stops saved, per service and per day (savings.py; emitted only when
+        # non-zero), and what dry run's would-stops would have saved.
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Cost avoided by stops (USD per day)",
+                left=[daily_money("CostAvoidedUSD", s) for s in services],
+                stacked=True,
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Cost dry run would have avoided (USD per day)",
+                left=[daily_money("CostAvoidableUSD", s) for s in services],
+                stacked=True,
                 width=12,
             ),
         )

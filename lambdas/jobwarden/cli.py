@@ -33,16 +33,23 @@ from botocore.exceptions import (
 from jobwarden.aws import Clients
 from jobwarden.bounds import is_known_region
 from jobwarden.ledger import DynamoLedger, Entry
-from jobwarden.model import Decision, Mode, Outcome, Verdict
+from jobwarden.model import Decision, Mode, Outcome, Settings, Verdict
 from jobwarden.policies import (
     DEFAULT_POLICY_PATH,
     DEFAULT_SETTINGS_PARAMETER,
     InvalidDocument,
     ParameterStore,
     parse_policy,
+    parse_settings,
+    policy_cases,
 )
+from jobwarden.policytest import run_cases
+from jobwarden.reporting import GROUPINGS, as_csv, as_json, as_svg, as_text, summarize
 from jobwarden.runtime import ConfigurationError, Environment, Runtime
 from jobwarden.services import REGISTRY
+from jobwarden.simulate import HEADER as SIMULATE_HEADER
+from jobwarden.simulate import ReadOnlyClients, progress_bar, simulate, summary_line
+from jobwarden.simulate import table as simulation_table
 from jobwarden.sweep import SweepResult
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -181,6 +188,31 @@ def build_parser() -> argparse.ArgumentParser:
     decisions.add_argument("--service", choices=sorted(REGISTRY), help="only this service")
     decisions.add_argument("--json", action="store_true", help="print one JSON object per entry")
 
+    report = commands.add_parser(
+        "report",
+        parents=[aws, table],
+        help="what was stopped, held or notified, and the money it saved, from the ledger",
+    )
+    report.add_argument(
+        "--since",
+        type=parse_duration,
+        default=timedelta(days=30),
+        help="how far back, like 24h or 30d (default: 30d)",
+    )
+    report.add_argument(
+        "--by",
+        choices=GROUPINGS,
+        default="service",
+        help="one row per service, policy, project (the job's name) or team (its team tag); "
+        "default: service",
+    )
+    report_format = report.add_mutually_exclusive_group()
+    report_format.add_argument("--json", action="store_true", help="print one JSON object")
+    report_format.add_argument("--csv", action="store_true", help="print CSV, the total last")
+    report.add_argument(
+        "--plot", type=Path, metavar="FILE", help="also write a bar chart of the money as SVG"
+    )
+
     policy = commands.add_parser("policy", help="check or publish policy documents")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
     files = argparse.ArgumentParser(add_help=False)
@@ -199,6 +231,39 @@ def build_parser() -> argparse.ArgumentParser:
         "push",
         parents=[files, aws, policy_path],
         help="validate every document, then write them all to SSM (or none)",
+    )
+
+    simulate = policy_commands.add_parser(
+        "simulate",
+        parents=[files, aws],
+        help="replay the services' recent history against these documents (not pushed): "
+        "what would have been warned, stopped or held, when, and the money saved; "
+        "read-only, it never calls a stop",
+    )
+    simulate.add_argument(
+        "--since",
+        type=parse_duration,
+        default=timedelta(days=14),
+        help="how far back, like 24h or 14d (default: 14d)",
+    )
+    simulate.add_argument(
+        "--service",
+        action="append",
+        choices=sorted(REGISTRY),
+        help="replay only this service (repeatable; default: every service)",
+    )
+    simulate.add_argument(
+        "--settings",
+        type=Path,
+        metavar="FILE",
+        help="a settings document (JSON) for the exemption tag, prices and stop budget "
+        "(default: the defaults)",
+    )
+    simulate.add_argument("--json", action="store_true", help="print one JSON object")
+    policy_commands.add_parser(
+        "test",
+        parents=[files],
+        help='run the test cases the documents carry (their "tests"), with a fixed clock',
     )
 
     commands.add_parser("demo", help="run the watchdog against a local emulated account")
@@ -373,6 +438,25 @@ def run_decisions(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def run_report(args: argparse.Namespace, out: TextIO) -> int:
+    require(args, "table")
+    ledger = DynamoLedger(clients_for(args).dynamodb_table(args.table))
+    until = datetime.now(UTC)
+    report = summarize(ledger.entries(until - args.since), args.by, until - args.since, until)
+    if args.plot:
+        try:
+            args.plot.write_text(as_svg(report))
+        except OSError as error:
+            raise UsageError(f"cannot write {args.plot}: {error.strerror}") from error
+    if args.json:
+        print(json.dumps(as_json(report)), file=out)
+    elif args.csv:
+        out.write(as_csv(report))
+    else:
+        print(as_text(report), file=out)
+    return EXIT_OK
+
+
 def entry_row(entry: Entry) -> tuple[str, ...]:
     when = entry.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     what = entry.job_name or entry.subject
@@ -452,10 +536,75 @@ def run_policy(args: argparse.Namespace, out: TextIO) -> int:
         for name in texts:
             print(f"{paths[name]}: ok ({name})", file=out)
         return EXIT_OK
+    if args.policy_command == "simulate":
+        return run_simulate(args, texts, out)
+    if args.policy_command == "test":
+        return run_policy_tests(texts, paths, out)
     store = ParameterStore(clients_for(args).client("ssm"), args.policy_path)
     for name, text in texts.items():
         print(f"{paths[name]}: pushed to {store.push(name, text)}", file=out)
     return EXIT_OK
+
+
+def run_simulate(args: argparse.Namespace, texts: dict[str, str], out: TextIO) -> int:
+    """Replay the history read-only: the clients refuse any call but a read, before it is
+    sent, and the replay never reaches the act step."""
+    settings = Settings()
+    if args.settings:
+        try:
+            settings = parse_settings(args.settings.read_text(), str(args.settings))
+        except OSError as error:
+            raise UsageError(f"cannot read {args.settings}: {error.strerror}") from error
+        except InvalidDocument as error:
+            raise UsageError(str(error)) from error
+    policies = [parse_policy(name, text, REGISTRY) for name, text in texts.items()]
+    clients = ReadOnlyClients(
+        boto3.Session(), endpoint_url=args.endpoint_url, default_region=args.region
+    )
+    regions = list(settings.regions) or [clients.default_region]
+    adapters = [
+        REGISTRY[service](clients, region, settings)
+        for service in args.service or sorted(REGISTRY)
+        for region in regions
+    ]
+    now = datetime.now(UTC)
+    result = simulate(
+        adapters, policies, settings, now - args.since, now, progress=progress_bar(sys.stderr)
+    )
+    for problem in result.unreadable:
+        print(f"jobwarden: could not read {problem.subject}: {problem.reason}", file=sys.stderr)
+    if args.json:
+        document = {
+            "since": result.since.isoformat(),
+            "until": result.now.isoformat(),
+            "totals": result.totals(),
+            "jobs": [item.as_json() for item in result.found],
+            "calls": dict(sorted(clients.calls.items())),
+        }
+        print(json.dumps(document), file=out)
+    else:
+        render(SIMULATE_HEADER, simulation_table(result), out)
+        print(summary_line(result), file=out)
+    return EXIT_ERRORS if result.unreadable else EXIT_OK
+
+
+def run_policy_tests(texts: dict[str, str], paths: dict[str, Path], out: TextIO) -> int:
+    policies = [parse_policy(name, text, REGISTRY) for name, text in texts.items()]
+    cases = [
+        case
+        for name, text in texts.items()
+        if "tests" in json.loads(text)
+        for case in policy_cases(str(paths[name]), text, REGISTRY)
+    ]
+    if not cases:
+        print('no test cases: add "tests" to a document (see the README)', file=sys.stderr)
+        return EXIT_ERRORS
+    results = run_cases(cases, policies)
+    for result in results:
+        print(result.line(), file=out)
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed", file=out)
+    return EXIT_ERRORS if failed else EXIT_OK
 
 
 def run_demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -467,6 +616,7 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
 COMMANDS = {
     "scan": run_scan,
     "decisions": run_decisions,
+    "report": run_report,
     "policy": run_policy,
     "demo": run_demo,
 }

@@ -20,6 +20,7 @@ from jobwarden.model import (
     Verdict,
 )
 from jobwarden.pricing import estimate_cost, hourly_rate
+from jobwarden.savings import estimate_avoided
 from jobwarden.waste import earliest_queue_limit, queue_breach, resubmit_queue, superseded
 
 EXEMPT_FALSE_VALUES = frozenset({"false", "no", "0", "off"})
@@ -85,6 +86,7 @@ def decide(
             owners=owners_of(job, policy) if policy else (),
             topics=policy.topics if policy else (),
             warnings=warnings,
+            avoided=estimate_avoided(job, now, settings.prices),
         )
 
     if is_exempt(job, settings):

@@ -76,6 +76,12 @@ class Entry:
     # The other run of a superseded run (the newer one) or of a resubmission (the copy's
     # original), so the ledger links the two.
     linked: str = ""
+    # For a stop (or a would-stop, or a held one): what stopping saves, and how it was
+    # estimated (`savings`).
+    cost_avoided_usd: float | None = None
+    avoided_minutes: float | None = None
+    avoided_method: str = ""
+    team: str = ""  # the job's `team` tag, for `jobwarden report --by team`
 
     @classmethod
     def from_decision(
@@ -109,6 +115,8 @@ class Entry:
                 else round(warned.left_minutes, 1)
             ),
             linked=decision.superseded_by.job_id if decision.superseded_by else "",
+            team=team_of(job),
+            **_avoided_fields(decision),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -128,7 +136,13 @@ class Entry:
         values["verdict"] = Verdict(values["verdict"])
         values["outcome"] = Outcome(values["outcome"])
         values["mode"] = Mode(values["mode"])
-        for number in ("run_minutes", "queue_minutes", "cost_usd", "left_minutes"):
+        for number in (
+            "run_minutes",
+            "queue_minutes",
+            "cost_usd",
+            "left_minutes",
+            "cost_avoided_usd",
+        ):
             if number in values:
                 values[number] = float(values[number])
         for listed in ("owners", "topics"):
@@ -136,7 +150,30 @@ class Entry:
                 values[listed] = tuple(str(value) for value in values[listed])
         if "attempt" in values:
             values["attempt"] = int(values["attempt"])
+        if "avoided_minutes" in values:
+            values["avoided_minutes"] = float(values["avoided_minutes"])
         return cls(**values)
+
+
+TEAM_TAG = "team"
+STOP_VERDICTS = frozenset({Verdict.STOP, Verdict.HELD})
+
+
+def team_of(job: Job) -> str:
+    """The job's `team` tag (any case of the key), the one grouping a report offers by tag."""
+    return next((v for k, v in job.tags.items() if k.lower() == TEAM_TAG), "")
+
+
+def _avoided_fields(decision: Decision) -> dict[str, Any]:
+    """What a stop decision saves, rounded as the ledger keeps it; nothing for the others."""
+    avoided = decision.avoided
+    if decision.verdict not in STOP_VERDICTS or avoided is None:
+        return {}
+    return {
+        "cost_avoided_usd": None if avoided.usd is None else round(avoided.usd, 2),
+        "avoided_minutes": round(avoided.minutes, 1),
+        "avoided_method": avoided.method,
+    }
 
 
 class Opened(StrEnum):

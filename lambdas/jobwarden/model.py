@@ -95,6 +95,10 @@ class Job:
     # Why a queued job waits, as the service says it ("CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
     # "WAITING", "PROVISIONING", "QUEUED"): what `max_queue_minutes_by_reason` matches.
     queue_reason: str = ""
+    # The service's own limit on this job's run time, where it has one (CodeBuild's build
+    # timeout, Glue's Timeout, Batch's attemptDurationSeconds, Amplify's _BUILD_TIMEOUT):
+    # what a stop's avoided cost is counted up to (see `savings`).
+    timeout_minutes: float | None = None
 
     @property
     def key(self) -> str:
@@ -201,7 +205,6 @@ class LimitWarning:
         return f"{self.limit}-{self.value:g}"
 
 
-
 @dataclass(frozen=True)
 class PendingRetry:
     """A job stopped under a policy that asks for a retry, waiting for the stop to finish."""
@@ -245,6 +248,16 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Avoided:
+    """What stopping a job now would save: `usd` over `minutes` more of its run, estimated by
+    `method` (see `savings.estimate_avoided`); `usd` None where the job has no known rate."""
+
+    usd: float | None
+    minutes: float
+    method: str
+
+
+@dataclass(frozen=True)
 class Decision:
     """The engine's verdict on one job at one instant, with the sentence an operator reads."""
 
@@ -263,6 +276,7 @@ class Decision:
     warnings: tuple[LimitWarning, ...] = ()  # for a warn verdict: the limits the job is near
     superseded_by: Job | None = None  # the newer run, for a SUPERSEDED verdict
     fallback_queue: str = ""  # where a RESUBMIT verdict submits the job again
+    avoided: Avoided | None = None
 
     @property
     def calls_stop(self) -> bool:

@@ -257,6 +257,7 @@ def parse_policy(
             "notify",
             "cancel_superseded",
             "resubmit",
+            "tests",
         )
     )
     match = top.section("match")
@@ -308,6 +309,8 @@ def parse_policy(
             f"a resubmission follows a queue limit: set limits.{BY_REASON} (or "
             "limits.max_queue_minutes) for the reasons it resubmits on",
         )
+    if "tests" in data:
+        _parse_cases(top, known)
     if messages:
         raise InvalidDocument(name, messages)
     return policy
@@ -363,6 +366,85 @@ def _parse_notify(top: _Fields) -> tuple[str, ...]:
         top.complain("notify", "; ".join(problems))
         return ()
     return targets
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test case a policy document carries (`tests`): a job as it stands at the test's
+    fixed clock, and the verdict (and, optionally, the governing policy) expected. The sweeps
+    ignore them; `jobwarden policy test` runs them."""
+
+    document: str
+    name: str
+    service: str
+    job_name: str
+    tags: Mapping[str, str]
+    queued_minutes: float
+    run_minutes: float | None  # None: still queued
+    cost_basis: Mapping[str, float]
+    expect: str
+    expect_policy: str | None = None
+
+
+CASE_VERDICTS = ("ok", "exempt", "stop", "notify", "held")
+CASE_FIELDS = ("name", "job", "expect", "expect_policy")
+CASE_JOB_FIELDS = ("service", "name", "tags", "queued_minutes", "run_minutes", "cost_basis")
+
+
+def policy_cases(
+    name: str, document: str | Mapping[str, Any], known_services: Iterable[str]
+) -> tuple[Case, ...]:
+    """The test cases of a document; raises InvalidDocument as `parse_policy` does."""
+    data = _as_object(name, document)
+    messages: list[str] = []
+    cases = _parse_cases(_Fields(data, "", messages), sorted(known_services), name)
+    if messages:
+        raise InvalidDocument(name, messages)
+    return cases
+
+
+def _parse_cases(top: _Fields, known: list[str], document: str = "") -> tuple[Case, ...]:
+    value = top.data.get("tests", [])
+    if not isinstance(value, list) or not value:
+        top.complain("tests", "must be a non-empty list of test cases; omit it for none")
+        return ()
+    cases = []
+    for n, item in enumerate(value):
+        if not isinstance(item, dict):
+            top.complain(f"tests[{n}]", f"must be an object, got {_show(item)}")
+            continue
+        case = _Fields(item, f"{top.prefix}tests[{n}].", top.messages)
+        case.unknown(CASE_FIELDS)
+        job = case.section("job")
+        job.unknown(CASE_JOB_FIELDS)
+        service = job.text("service", known[0] if known else "", known)
+        expect_policy = case.data.get("expect_policy")
+        if expect_policy is not None and (not isinstance(expect_policy, str) or not expect_policy):
+            case.complain("expect_policy", f"must be a policy's name, got {_show(expect_policy)}")
+            expect_policy = None
+        cases.append(
+            Case(
+                document=document,
+                name=case.text("name", f"case {n + 1}"),
+                service=service,
+                job_name=job.text("name", "job"),
+                tags=job.string_map("tags"),
+                queued_minutes=_minutes_at_least_zero(job, "queued_minutes") or 0.0,
+                run_minutes=_minutes_at_least_zero(job, "run_minutes"),
+                cost_basis=job.prices("cost_basis"),
+                expect=case.text("expect", "ok", CASE_VERDICTS),
+                expect_policy=expect_policy,
+            )
+        )
+    return tuple(cases)
+
+
+def _minutes_at_least_zero(fields: _Fields, key: str) -> float | None:
+    """A duration of a test case's job: 0 allowed (just started), at most a year."""
+    value = fields.data.get(key)
+    if value == 0 and not isinstance(value, bool):
+        return 0.0
+    return fields.number(key, 366 * 24 * 60, " minutes")
 
 
 def _minutes(services: Iterable[str], verb: str = "run") -> str:

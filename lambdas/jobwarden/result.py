@@ -23,6 +23,8 @@ class SweepResult:
     recovered: int = 0  # open decisions whose owner's lease ran out, taken over and finished
     deferred: int = 0  # decisions not carried out for want of time; the next sweep decides again
     undelivered: int = 0  # alerts still in the outbox when the sweep ended
+    avoided_usd: float = 0.0  # what this sweep's stops saved (savings.py)
+    avoidable_usd: float = 0.0  # what its dry-run would-stops would have saved
     failed_regions: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
@@ -53,6 +55,9 @@ class SweepResult:
             self.outcomes[entry.subject] = entry.outcome
         if entry.outcome is Outcome.STOPPED:
             self.stopped += 1
+            self.avoided_usd += entry.cost_avoided_usd or 0.0
+        elif entry.outcome is Outcome.WOULD_STOP:
+            self.avoidable_usd += entry.cost_avoided_usd or 0.0
         elif entry.outcome is Outcome.NOTIFIED:
             self.notified += 1
         elif entry.outcome in (Outcome.FAILED, Outcome.NONE):

@@ -71,6 +71,7 @@ def test_a_running_job_on_a_branch_named_with_a_slash(clients, stub):
             details={"app_id": APP, "branch": BRANCH, "job_id": JOB_ID},
             lineage=f"{APP}/{BRANCH}/0a6546f68309560d08a310daac92314c4d378f6b",
             branch="branch/feature/login",  # jobs of one branch supersede each other
+            timeout_minutes=30.0,  # no _BUILD_TIMEOUT variable: Amplify's default
         )
     ]
     amplify.assert_no_pending_responses()  # the ended job 2 is not read

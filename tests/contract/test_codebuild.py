@@ -104,6 +104,7 @@ def test_a_running_build_becomes_a_job_with_its_project_tags(clients, stub):
             tags={},  # the published projects are other ones, and carry no tags
             cost_basis=CostBasis((("codebuild:WINDOWS_CONTAINER:BUILD_GENERAL1_MEDIUM", 1.0),)),
             arn=f"arn:aws:codebuild:us-west-2:123456789012:build/{SUCCEEDED_BUILD}",
+            timeout_minutes=60.0,  # the sample's timeoutInMinutes
         )
     }
     codebuild.assert_no_pending_responses()

@@ -74,6 +74,7 @@ def test_a_retried_batch_is_listed_as_queued_from_its_retry(clients, stub):
             arn=f"arn:aws:codebuild:<region-ID>:<account-ID>:build-batch/{BATCH}",
             attempt="2",  # the run after one ended phase: a decision on run 1 never stops it
             queue_reason="SUBMITTED",
+            timeout_minutes=60.0,  # the sample's buildTimeoutInMinutes
         )
     ]
     assert jobs[0].queue_seconds(now) == 600

@@ -79,6 +79,7 @@ def test_a_running_run_is_listed_with_its_job_tags(clients, stub):
         started_at=STARTED,
         tags={"team": "data"},
         cost_basis=glue_basis("G.1X", 10, 10.0, None),  # the run's 10 G.1X workers
+        timeout_minutes=2880.0,  # the run's Timeout
     )
     glue.assert_no_pending_responses()
     stub("sts").assert_no_pending_responses()

@@ -602,3 +602,15 @@ def test_the_batch_rule_lets_through_only_what_the_events_function_acts_on(
     }
     for source in ("aws.codebuild", "aws.glue", "aws.amplify"):
         assert "detail" not in patterns[source]  # every event of theirs is acted on
+
+
+def test_dashboard_shows_the_money_saved_per_service_and_day(default_synth: Synth) -> None:
+    _, dashboard = default_synth.only("AWS::CloudWatch::Dashboard")
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for service in REGISTRY:
+        for metric in ("CostAvoidedUSD", "CostAvoidableUSD"):
+            assert f'\\"JobWarden\\",\\"{metric}\\",\\"service\\",\\"{service}\\"' in body
+    assert "Cost avoided by stops (USD per day)" in body
+    assert "Cost dry run would have avoided (USD per day)" in body
+    assert '\\"period\\":86400' in body
+    assert '\\"stacked\\":true' in body

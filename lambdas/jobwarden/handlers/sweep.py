@@ -45,7 +45,8 @@ def service_of(event: dict[str, Any], default: str | None) -> str:
 def emit_metrics(result: SweepResult) -> None:
     """Only what is not zero: CloudWatch bills each series for every hour it receives a
     value, so a zero sent every sweep costs as much as a real count, and says nothing the
-    alarms (missing data is not breaching) and the dashboard (a gap is zero) need."""
+    alarms (missing data is not breaching) and the dashboard (a gap is zero) need. Money saved
+    (stops) and that dry run would have saved go to the dashboard's per-day sums."""
     counts = {
         "JobsSeen": result.seen,
         "JobsStopped": result.stopped,
@@ -56,11 +57,15 @@ def emit_metrics(result: SweepResult) -> None:
         "AlertsUndelivered": result.undelivered,
         "StaleLeases": result.recovered,
     }
+    money = {"CostAvoidedUSD": result.avoided_usd, "CostAvoidableUSD": result.avoidable_usd}
     said = {name: value for name, value in counts.items() if value}
-    if said:
+    saved = {name: value for name, value in money.items() if value > 0}
+    if said or saved:
         metrics.add_dimension(name="service", value=result.service)
     for name, value in said.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    for name, amount in saved.items():
+        metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=amount)
 
 
 # A record's lease outlives the invocation that wrote it by this much, so no live owner ever

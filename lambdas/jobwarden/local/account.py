@@ -118,6 +118,7 @@ def create_codebuild_project(
     region: str | None = None,
     *,
     repository: str | None = None,
+    timeout_minutes: int | None = None,
 ) -> None:
     """A project building an S3 zip, or, given `repository`, a GitHub repository."""
     source = (
@@ -136,4 +137,5 @@ def create_codebuild_project(
         },
         serviceRole="arn:aws:iam::123456789012:role/codebuild-service-role",
         tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
+        **({"timeoutInMinutes": timeout_minutes} if timeout_minutes else {}),
     )

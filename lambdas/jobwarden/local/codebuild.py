@@ -108,10 +108,12 @@ class CodeBuildFill(ServiceFill):
                 **project["environment"],
                 **_environment_overrides(params),
             },
-            "timeoutInMinutes": params.get(
-                "timeoutInMinutesOverride", project.get("timeoutInMinutes", 60)
-            ),
-            "queuedTimeoutInMinutes": project.get("queuedTimeoutInMinutes", 480),
+            # moto stores 0 for a timeout the project did not set; the service's defaults
+            # (60 and 480 minutes, botocore's codebuild model) apply.
+            "timeoutInMinutes": params.get("timeoutInMinutesOverride")
+            or project.get("timeoutInMinutes")
+            or 60,
+            "queuedTimeoutInMinutes": project.get("queuedTimeoutInMinutes") or 480,
             "buildComplete": False,
             "initiator": "jobwarden-emulator",
         }
@@ -263,7 +265,10 @@ def seed_demo(emulator: Emulator, clients: Clients, now: datetime) -> dict[str, 
         "docs-site": {"team": "docs"},
         "nightly-backfill": {"team": "data", "jobwarden:exempt": "true"},
     }.items():
-        create_codebuild_project(clients, name, tags)
+        # nightly-etl's project allows 8 hours (the default 60 minutes would have ended the
+        # 2-hour build already): what stopping it saves is counted up to that timeout.
+        timeout = 480 if name == "nightly-etl" else None
+        create_codebuild_project(clients, name, tags, timeout_minutes=timeout)
 
     def start(project: str, ago: timedelta, run_after: timedelta | None = None) -> str:
         return start_build_at(emulator, clients, project, now - ago, run_after)

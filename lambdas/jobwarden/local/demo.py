@@ -86,6 +86,75 @@ def show_safety(
     )
 
 
+# Candidate policies, never pushed: what would they have done over the seeded history?
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "builds-30m": {
+        "description": "Any build: 30 minutes running or 20 queued is too long.",
+        "match": {"services": ["codebuild"]},
+        "limits": {"max_run_minutes": 30, "max_queue_minutes": 20},
+        "tests": [
+            {
+                "name": "a 45-minute build is stopped",
+                "job": {"service": "codebuild", "name": "web-app", "run_minutes": 45},
+                "expect": "stop",
+            },
+            {
+                "name": "a 6-minute docs build runs on",
+                "job": {"service": "codebuild", "name": "docs-site", "run_minutes": 6},
+                "expect": "ok",
+            },
+        ],
+    },
+    "glue-cost-4": {
+        "description": "A Glue run may spend $4.",
+        "match": {"services": ["glue"]},
+        "limits": {"max_cost_usd": 4},
+        "tests": [
+            {
+                "name": "20 DPU for 30 minutes ($4.40) is stopped",
+                "job": {
+                    "service": "glue",
+                    "name": "nightly-aggregate",
+                    "run_minutes": 30,
+                    "cost_basis": {"glue:dpu": 20},
+                },
+                "expect": "stop",
+            }
+        ],
+    },
+    "amplify-warn": {
+        "description": "Warn when an Amplify job waits 10 minutes for a build instance.",
+        "match": {"services": ["amplify"]},
+        "limits": {"max_queue_minutes": 10},
+        "action": "notify",
+    },
+}
+
+
+def show_simulation(out: TextIO) -> None:
+    """`policy test` and `policy simulate` on candidate documents written to a folder."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from jobwarden.cli import main
+
+    with tempfile.TemporaryDirectory() as folder:
+        files = []
+        for name, document in CANDIDATES.items():
+            path = Path(folder) / f"{name}.json"
+            path.write_text(json.dumps(document, indent=2))
+            files.append(str(path))
+        heading("jobwarden policy test candidates/*.json (the documents' own test cases)", out)
+        main(["policy", "test", *files])
+        heading(
+            "jobwarden policy simulate candidates/*.json --since 8d: the seeded history "
+            "replayed, nothing pushed, nothing stopped",
+            out,
+        )
+        main(["policy", "simulate", *files, "--region", REGION, "--since", "8d"])
+
+
 def run(out: TextIO) -> int:
     from jobwarden.cli import main
 
@@ -119,6 +188,10 @@ def run(out: TextIO) -> int:
         show_safety(emulator, clients, scan, now, out)
         heading("Ledger: jobwarden decisions --since 1h", out)
         main(["decisions", *common, "--since", "1h"])
+
+        heading("What it saved: jobwarden report --since 1d --by team", out)
+        main(["report", *common, "--since", "1d", "--by", "team"])
+        show_simulation(out)
 
         heading("Alerts received on the topic (through an SQS subscription)", out)
         for alert in received_alerts(clients, resources.queue_url):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +17,19 @@ from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome, PendingRetry, RetryStarted
 from jobwarden.pricing import amplify_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, Unreadable, error_code, isolable
+from jobwarden.services.base import (
+    Grant,
+    Past,
+    ServiceAdapter,
+    Unreadable,
+    error_code,
+    isolable,
+)
 
 ACTIVE = frozenset({"PENDING", "PROVISIONING", "RUNNING"})
 QUEUED = frozenset({"PENDING", "PROVISIONING"})  # waiting for, or getting, a build instance
 ENDED = frozenset({"SUCCEED", "FAILED", "CANCELLED"})
+DEFAULT_BUILD_TIMEOUT = 30.0  # minutes, without a _BUILD_TIMEOUT variable
 DEFAULT_COMPUTE_TYPE = "STANDARD_8GB"  # what Amplify builds on when the app sets no jobConfig
 APPS_PAGE, BRANCHES_PAGE, JOBS_PAGE = 100, 50, 50  # the largest page each list call allows
 REASON_LIMIT = 255  # StartJob's jobReason
@@ -161,6 +170,33 @@ class AmplifyJobs(ServiceAdapter):
                     continue
                 yield from jobs
 
+    def list_history(self, since: datetime, now: datetime) -> Iterator[Past | Unreadable]:
+        """Every branch's jobs started since `since`, newest first, every page of them."""
+        for app in self._items("list_apps", "apps", APPS_PAGE):
+            try:
+                branches = list(
+                    self._items("list_branches", "branches", BRANCHES_PAGE, appId=app["appId"])
+                )
+                for branch in branches:
+                    jobs = self._items(
+                        "list_jobs",
+                        "jobSummaries",
+                        JOBS_PAGE,
+                        appId=app["appId"],
+                        branchName=branch["branchName"],
+                    )
+                    for summary in jobs:
+                        if summary["startTime"] < since:
+                            break  # newest first
+                        job = self.to_job(app, branch, summary)
+                        if summary["status"] != "RUNNING" and job.status == summary["status"]:
+                            job = replace(job, started_at=None)  # no steps: it never built
+                        yield Past(job, summary.get("endTime"), summary["status"])
+            except ClientError as error:
+                if not isolable(error):
+                    raise
+                yield Unreadable(f"amplify app {app['appId']} ({app.get('name', '')})", str(error))
+
     def _active_jobs(self, app: dict[str, Any], branch: dict[str, Any]) -> Iterator[Job]:
         """The branch's active jobs, reading its jobs newest first.
 
@@ -236,6 +272,7 @@ class AmplifyJobs(ServiceAdapter):
             # limit), PROVISIONING for a build instance (JobStatus, botocore's amplify model).
             branch=f"branch/{branch_name}",
             queue_reason=summary["status"] if summary["status"] in QUEUED else "",
+            timeout_minutes=build_timeout(app, branch),
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
@@ -278,6 +315,17 @@ class AmplifyJobs(ServiceAdapter):
 
     def _get_job(self, details: Mapping[str, Any]) -> dict[str, Any]:
         return self._client.get_job(**_job_params(details))["job"]  # type: ignore[no-any-return]
+
+
+def build_timeout(app: Mapping[str, Any], branch: Mapping[str, Any]) -> float:
+    """The build timeout in minutes: `_BUILD_TIMEOUT` among the branch's environment variables,
+    else the app's, else 30 ("Amplify environment variable reference", Amplify Hosting user
+    guide: "The build timeout duration in minutes", 5 to 120, example and default 30)."""
+    for source in (branch, app):
+        value = str((source.get("environmentVariables") or {}).get("_BUILD_TIMEOUT", ""))
+        if value.isdigit() and int(value) > 0:
+            return float(value)
+    return DEFAULT_BUILD_TIMEOUT
 
 
 def stop_outcome(status: str) -> Outcome | None:

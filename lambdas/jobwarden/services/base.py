@@ -37,6 +37,18 @@ class Resubmission:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Past:
+    """A job of the recent history (`list_history`): as it was while active, and how it ended.
+
+    `job.started_at` is None for a job that never left its queue; `ended_at` is None while it
+    is still active (then `status` is its status now)."""
+
+    job: Job
+    ended_at: datetime | None
+    status: str
+
+
 class RetryImpossible(Exception):
     """The service refuses this retry for good (no later sweep can succeed): recorded and
     alerted once, and the pending retry dropped."""
@@ -91,6 +103,12 @@ class ServiceAdapter(ABC):
     @abstractmethod
     def stop(self, job: Job, reason: str) -> Outcome:
         """Stop one job: STOPPED, or ALREADY_FINISHED when it ended first. Raise on failure."""
+
+    def list_history(self, since: datetime, now: datetime) -> Iterator[Past | Unreadable]:
+        """Every job submitted since `since`, finished or still active, read with the same
+        (read-only) calls as `list_active`, every page of them: what `policy simulate`
+        replays. Never calls anything that changes a job."""
+        raise NotImplementedError(f"{self.name} cannot list its history")
 
     def read_back(self, job: Job, reason: str) -> Outcome | None:
         """How a job stands after a stop whose answer we do not have (a lost response, a crash

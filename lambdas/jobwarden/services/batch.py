@@ -25,7 +25,7 @@ from jobwarden.index import JobEvent
 from jobwarden.model import CostBasis, Job, Outcome
 from jobwarden.pricing import batch_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, Resubmission, ServiceAdapter, Unreadable, isolable
+from jobwarden.services.base import Grant, Past, Resubmission, ServiceAdapter, Unreadable, isolable
 
 # Lifecycle order: a job moving on while the statuses are listed one by one is seen again
 # under its new status (and de-duplicated), never missed.
@@ -166,6 +166,39 @@ class BatchJobs(ServiceAdapter):
                 yield Unreadable(f"batch job queue {queue.get('jobQueueName', arn)}", str(error))
         yield from self.describe_many(list(ids), now).values()
 
+    def list_history(self, since: datetime, now: datetime) -> Iterator[Past | Unreadable]:
+        """Every job created since `since` in every queue, active or ended (ListJobs per
+        status, every page, as `list_active`; Batch keeps ended jobs for at least 7 days)."""
+        for queue in self._job_queues():
+            arn = queue["jobQueueArn"]
+            self._queue_tags[arn] = queue.get("tags", {})
+            try:
+                ids = self._ids(arn, (*ACTIVE_STATUSES, *sorted(FINISHED_STATUSES)), since)
+                details = [
+                    detail
+                    for chunk in _chunks(ids, DESCRIBE_LIMIT)
+                    for detail in self._client.describe_jobs(jobs=chunk).get("jobs", [])
+                ]
+            except ClientError as error:
+                if not isolable(error):
+                    raise
+                yield Unreadable(f"batch job queue {queue.get('jobQueueName', arn)}", str(error))
+                continue
+            for detail in details:
+                ended = _time(detail["stoppedAt"]) if detail.get("stoppedAt") else None
+                job = self.to_job(detail, self._queue_tags[arn], ended or now)
+                yield Past(job, ended, detail["status"])
+
+    def _ids(self, queue_arn: str, statuses: Sequence[str], since: datetime) -> list[str]:
+        paginator = self._client.get_paginator("list_jobs")
+        ids: dict[str, None] = {}
+        for status in statuses:
+            for page in paginator.paginate(jobQueue=queue_arn, jobStatus=status):
+                for summary in page.get("jobSummaryList", []):
+                    if not _is_child(summary) and _time(summary["createdAt"]) >= since:
+                        ids[summary["jobId"]] = None
+        return list(ids)
+
     def _job_queues(self) -> Iterator[dict[str, Any]]:
         for page in self._client.get_paginator("describe_job_queues").paginate():
             for queue in page.get("jobQueues", []):
@@ -215,6 +248,7 @@ class BatchJobs(ServiceAdapter):
                 **({"resubmittable": True} if not started_at and _resubmittable(detail) else {}),
             },
             queue_reason=queue_reason(detail) if started_at is None else "",
+            timeout_minutes=attempt_timeout(detail),
         )
 
     def _child_runs(
@@ -448,6 +482,13 @@ def cost_basis(detail: Mapping[str, Any]) -> CostBasis | None:
     return batch_basis(
         "FARGATE" if fargate else "EC2", float(vcpus), float(memory or 0), architecture
     )
+
+
+def attempt_timeout(detail: Mapping[str, Any]) -> float | None:
+    """`timeout.attemptDurationSeconds` in minutes (JobDetail, botocore's batch model): how
+    long an attempt may run before Batch terminates it; None when the job sets none."""
+    seconds = (detail.get("timeout") or {}).get("attemptDurationSeconds")
+    return float(seconds) / 60 if seconds else None
 
 
 def _is_child(job: Mapping[str, Any]) -> bool:

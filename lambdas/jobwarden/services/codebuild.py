@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from jobwarden.index import JobEvent
 from jobwarden.model import Job, Outcome
 from jobwarden.pricing import codebuild_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, Unreadable, isolable
+from jobwarden.services.base import Grant, Past, ServiceAdapter, Unreadable, isolable
 from jobwarden.watermark import MAX_PAGES, Mark
 
 # No build can be older than the longest build timeout (36 h) plus the longest queue
@@ -123,6 +124,30 @@ class CodeBuildBuilds(ServiceAdapter):
                 active.append(_build_id(item))
                 yield item
         self.listed = Mark(tuple(newest), tuple(active), full=not met)
+
+    def list_history(self, since: datetime, now: datetime) -> Iterator[Past | Unreadable]:
+        """Every build started since `since`, newest first, page after page until a whole page
+        started before it (the order `list_active` relies on); batch members are left to
+        codebuild-batch, as there."""
+        request: dict[str, str] = {"sortOrder": "DESCENDING"}
+        while True:
+            page = self._client.list_builds(**request)
+            builds, unreadable = self._read(page.get("ids", []))
+            yield from unreadable
+            recent = [b for b in builds if b["startTime"] >= since and not b.get("buildBatchArn")]
+            failed = self._load_tags({b["projectName"] for b in recent})
+            for build in recent:
+                if build["projectName"] in failed:
+                    yield Unreadable(f"codebuild build {build['id']}", failed[build["projectName"]])
+                    continue
+                job = self.to_job(build)
+                if not _ran(build):
+                    job = replace(job, started_at=None)
+                yield Past(job, build.get("endTime"), build["buildStatus"])
+            token = page.get("nextToken")
+            if not token or (builds and all(b["startTime"] < since for b in builds)):
+                return
+            request = {"nextToken": token}
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
@@ -236,6 +261,7 @@ class CodeBuildBuilds(ServiceAdapter):
             arn=build.get("arn"),
             branch=source_branch(build),
             queue_reason=phase if phase in QUEUED_PHASES else "",
+            timeout_minutes=_minutes(build.get("timeoutInMinutes")),
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
@@ -308,6 +334,11 @@ def _build_id(item: Job | Unreadable) -> str:
     return item.job_id if isinstance(item, Job) else item.subject.removeprefix(UNREADABLE_BUILD)
 
 
+def _minutes(value: Any) -> float | None:
+    """A timeout in minutes as the API gives it; None where absent (or 0, moto's unset)."""
+    return float(value) if value else None
+
+
 def _event_start_time(value: str) -> datetime:
     """The event's "Sep 1, 2017 4:12:29 PM": UTC, though it does not say so."""
     try:
@@ -317,6 +348,15 @@ def _event_start_time(value: str) -> datetime:
             f"build-start-time: {value!r} is not like {EVENT_TIME_FORMAT}"
         ) from None
     return aware(parsed.replace(tzinfo=UTC), "build-start-time")
+
+
+def _ran(build: Mapping[str, Any]) -> bool:
+    """Whether a build ever left its queue: a phase past QUEUED other than COMPLETED (a build
+    stopped in its queue goes from QUEUED to COMPLETED)."""
+    return any(
+        p["phaseType"] not in QUEUED_PHASES and p["phaseType"] != "COMPLETED"
+        for p in build.get("phases", [])
+    ) or build.get("currentPhase", "SUBMITTED") not in {*QUEUED_PHASES, "COMPLETED"}
 
 
 def _run_start(build: dict[str, Any]) -> datetime:

@@ -21,6 +21,7 @@ from jobwarden.pricing import codebuild_basis
 from jobwarden.services import register
 from jobwarden.services.base import (
     Grant,
+    Past,
     RetryImpossible,
     ServiceAdapter,
     Unreadable,
@@ -76,6 +77,24 @@ class CodeBuildBatches(ServiceAdapter):
         for page in pages:
             yield from self._active(self._describe(page.get("ids", [])))
 
+    def list_history(self, since: datetime, now: datetime) -> Iterator[Past | Unreadable]:
+        """Every batch started since `since`, newest first, until a page started before it."""
+        pages = self._client.get_paginator("list_build_batches").paginate(
+            sortOrder="DESCENDING", PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+        for page in pages:
+            batches = self._describe(page.get("ids", []))
+            recent = [b for b in batches if b["startTime"] >= since]
+            failed = self._projects._load_tags({b["projectName"] for b in recent})
+            for batch in recent:
+                if batch["projectName"] in failed:
+                    subject = f"codebuild batch build {batch['id']}"
+                    yield Unreadable(subject, failed[batch["projectName"]])
+                    continue
+                yield Past(self.to_job(batch), batch.get("endTime"), batch["buildBatchStatus"])
+            if batches and all(b["startTime"] < since for b in batches):
+                return
+
     def describe_many(
         self, job_ids: Sequence[str], now: datetime, names: Mapping[str, str] | None = None
     ) -> dict[str, Job]:
@@ -118,6 +137,9 @@ class CodeBuildBatches(ServiceAdapter):
             attempt=str(_attempt_number(batch)),
             branch=source_branch(batch),
             queue_reason=_queue_reason(batch),
+            timeout_minutes=float(batch["buildTimeoutInMinutes"])
+            if batch.get("buildTimeoutInMinutes")
+            else None,
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:

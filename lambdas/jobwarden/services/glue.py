@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,14 @@ from jobwarden.index import JobEvent
 from jobwarden.model import CostBasis, Job, Outcome
 from jobwarden.pricing import glue_basis
 from jobwarden.services import register
-from jobwarden.services.base import Grant, ServiceAdapter, Unreadable, error_code, isolable
+from jobwarden.services.base import (
+    Grant,
+    Past,
+    ServiceAdapter,
+    Unreadable,
+    error_code,
+    isolable,
+)
 
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
 QUEUED_STATES = frozenset({"STARTING", "WAITING"})
@@ -84,6 +92,14 @@ def cost_basis(
     )
 
 
+def run_timeout(job: Mapping[str, Any], run: Mapping[str, Any]) -> float | None:
+    """The run's Timeout in minutes (JobRun, botocore's glue model: the run's own, else its
+    job's); None where neither says (Glue then applies its default, 2880 or 480 minutes by
+    Glue version, which the cost-avoided estimate caps at its horizon anyway)."""
+    value = run.get("Timeout", job.get("Timeout"))
+    return float(value) if value else None
+
+
 class StopRefused(Exception):
     """BatchStopJobRun refused one run, and the run is still active."""
 
@@ -141,6 +157,47 @@ class GlueJobRuns(ServiceAdapter):
             for job in page.get("Jobs", []):
                 self._definitions[job["Name"]] = job
                 yield from self._active_runs(job, oldest, now)
+
+    def list_history(self, since: datetime, now: datetime) -> Iterator[Past | Unreadable]:
+        """Every job's runs started since `since`, newest first, every page of them; a job
+        whose runs or tags cannot be read is one Unreadable, as in `list_active`."""
+        pages = self._client.get_paginator("get_jobs").paginate(
+            PaginationConfig={"PageSize": JOBS_PAGE_SIZE}
+        )
+        for page in pages:
+            for job in page.get("Jobs", []):
+                name = job["Name"]
+                try:
+                    runs = list(self._runs_since(name, since))
+                    tags = self._job_tags(name) if runs else {}
+                except ClientError as error:
+                    if error_code(error) == "EntityNotFoundException":
+                        continue
+                    if not isolable(error):
+                        raise
+                    yield Unreadable(f"glue job {name}", str(error))
+                    continue
+                for run in runs:
+                    ended = run.get("CompletedOn")
+                    found = self.to_job(job, run, tags, ended or now)
+                    if isinstance(found, Unreadable):
+                        yield found
+                        continue
+                    if ended and not run.get("ExecutionTime"):
+                        # Ended without running (stopped while WAITING or STARTING).
+                        found = replace(found, started_at=None)
+                    yield Past(found, ended, run["JobRunState"])
+
+    def _runs_since(self, name: str, since: datetime) -> Iterator[dict[str, Any]]:
+        pages = self._client.get_paginator("get_job_runs").paginate(
+            JobName=name, PaginationConfig={"PageSize": RUNS_PAGE_SIZE}
+        )
+        for page in pages:
+            for run in page.get("JobRuns", []):
+                started = run.get("StartedOn")
+                if started is not None and started < since:
+                    return  # newest first
+                yield run
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> JobEvent | None:
@@ -271,6 +328,7 @@ class GlueJobRuns(ServiceAdapter):
             queue_reason=state if state in QUEUED_STATES else "",
             tags=tags,
             cost_basis=cost_basis(job, run, (now - started).total_seconds()),
+            timeout_minutes=run_timeout(job, run),
         )
 
     def stop(self, job: Job, reason: str) -> Outcome:
