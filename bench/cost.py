@@ -29,6 +29,7 @@ PRICES = {
     "dashboard_month": (3.00, f"aws.amazon.com/cloudwatch/pricing ({READ})"),
     "log_gb": (0.50, f"aws.amazon.com/cloudwatch/pricing (logs ingested; {UNVERIFIED})"),
     "kms_key_month": (1.00, f"aws.amazon.com/kms/pricing ({UNVERIFIED})"),
+    "kms_request": (0.03 / 1e4, f"aws.amazon.com/kms/pricing (requests; {UNVERIFIED})"),
     "xray_trace": (5.00 / 1e6, f"aws.amazon.com/xray/pricing (traces recorded; {UNVERIFIED})"),
     "ddb_wru": (0.625 / 1e6, f"aws.amazon.com/dynamodb/pricing/on-demand ({UNVERIFIED})"),
     "ddb_rru": (0.125 / 1e6, f"aws.amazon.com/dynamodb/pricing/on-demand ({UNVERIFIED})"),
@@ -44,6 +45,10 @@ LOG_BYTES_SWEEP, LOG_BYTES_EVENT = 1500, 900
 EVENTS_PER_JOB = 2  # a start and an end pass the rules (Batch's steps are filtered)
 INDEX_ITEM_BYTES = 300
 TOMBSTONE_DAYS = 2
+JOB_MINUTES = 15  # mean time a job is active (queued or running): what the index holds
+# A publish to an SSE topic: a data key for the message, a decrypt per delivery (assumed: no
+# data key reuse, two subscriptions).
+KMS_REQUESTS_PER_PUBLISH = 3
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,15 @@ def deployed(template: dict) -> dict:
     ]
     events = [f for f in functions if f not in sweeps]
     alarms = [r for r in resources if r["Type"] == "AWS::CloudWatch::Alarm"]
-    alarm_metrics = sum(len(a["Properties"].get("Metrics", [])) or 1 for a in alarms)
+    # A metric-math alarm is billed per metric it reads (its expressions are free).
+    alarm_metrics = sum(
+        sum("MetricStat" in m for m in a["Properties"].get("Metrics", [])) or 1 for a in alarms
+    )
+    tables = [r for r in resources if r["Type"] == "AWS::DynamoDB::Table"]
+    indexes = {
+        i["IndexName"] for t in tables for i in t["Properties"].get("GlobalSecondaryIndexes", [])
+    }
+    topics = [r for r in resources if r["Type"] == "AWS::SNS::Topic"]
     return {
         "sweeps": len(sweeps),
         "sweep_gb": sweeps[0]["Properties"]["MemorySize"] / 1024 if sweeps else 0,
@@ -79,6 +92,14 @@ def deployed(template: dict) -> dict:
         "alarm_metrics": alarm_metrics,
         "dashboards": sum(r["Type"] == "AWS::CloudWatch::Dashboard" for r in resources),
         "kms_keys": sum(r["Type"] == "AWS::KMS::Key" for r in resources),
+        "encrypted_topics": sum("KmsMasterKeyId" in t["Properties"] for t in topics),
+        # Per-service dashboard metrics are sent only when the functions are told to.
+        "dashboard_metrics": any(
+            f["Properties"]["Environment"]["Variables"].get("JOBWARDEN_DASHBOARD") == "true"
+            for f in functions
+        ),
+        # The sparse index of active jobs: sweeps read no tombstones, events write it too.
+        "active_index": "active" in indexes,
         "event_services": 4 if events else 0,
     }
 
@@ -112,8 +133,10 @@ def bill(stack: dict, work: Workload) -> list[Line]:
         Line("CloudWatch Logs ingested", f"{log_gb:.2f} GB", log_gb * p["log_gb"], s["log_gb"])
     )
     # Metrics: a series costs for each hour it gets a value; only non-zero values are sent.
+    # The alarmed ones (one series each) get a value only in an hour something failed: none
+    # in a healthy month. The per-service ones are sent only with the dashboard.
     series_hours = 0.0
-    if busy:
+    if busy and stack["dashboard_metrics"]:
         per_service_per_hour = work.jobs_per_day / 24 / max(1, stack["sweeps"])
         stops_per_service_hour = per_service_per_hour * work.stuck_share
         seen = stack["sweeps"] * HOURS  # JobsSeen, every hour, every service
@@ -153,6 +176,15 @@ def bill(stack: dict, work: Workload) -> list[Line]:
             s["kms_key_month"],
         )
     )
+    kms_requests = stuck * KMS_REQUESTS_PER_PUBLISH if stack["encrypted_topics"] else 0
+    lines.append(
+        Line(
+            "KMS requests (AWS managed SNS key)",
+            f"{kms_requests:,.0f}",
+            kms_requests * p["kms_request"],
+            s["kms_request"],
+        )
+    )
     traces = (min(invocations, HOURS * 3600) + 0.05 * invocations) if stack["traced"] else 0
     traces = min(traces, invocations)
     lines.append(
@@ -164,12 +196,20 @@ def bill(stack: dict, work: Workload) -> list[Line]:
         )
     )
     # DynamoDB: an index write per event; ledger writes per stuck job (write-ahead, settle,
-    # outbox); per sweep: recovery, outbox, budget, watermark and index reads. The index
-    # query reads the tombstones of the last TOMBSTONE_DAYS (eventually consistent: 8 KB/RRU).
-    per_service_tombstones = work.jobs_per_day * TOMBSTONE_DAYS / max(1, stack["sweeps"])
-    index_rru = max(1.0, per_service_tombstones * INDEX_ITEM_BYTES / 8192) if work.events else 0
+    # outbox); per sweep: recovery, outbox, budget, watermark and index reads. Eventually
+    # consistent reads: 8 KB a read unit, at least half a unit a query. Without the sparse
+    # index the query reads the tombstones of the last TOMBSTONE_DAYS too; with it, only the
+    # jobs active now, and each job costs two more index writes (entering and leaving it).
+    per_service = work.jobs_per_day / max(1, stack["sweeps"])
+    if stack["active_index"]:
+        index_items = per_service * JOB_MINUTES / (24 * 60)
+        index_wru = work.jobs_per_day * DAYS * 2 if work.events else 0
+    else:
+        index_items = per_service * (TOMBSTONE_DAYS + JOB_MINUTES / (24 * 60))
+        index_wru = 0
+    index_rru = max(0.5, index_items * INDEX_ITEM_BYTES / 8192) if work.events else 0
     rru = sweeps * (4 + index_rru)
-    wru = events * 1 + stuck * 6 + sweeps * 2
+    wru = events * 1 + index_wru + stuck * 6 + sweeps * 2
     lines.append(
         Line("DynamoDB reads (on demand)", f"{rru:,.0f} RRU", rru * p["ddb_rru"], s["ddb_rru"])
     )

@@ -12,6 +12,10 @@ Context (defaults in cdk.json; `cdk -c key=value` or CDK_CONTEXT_JSON override t
                       minutes between full listings, 1..1440   (default 30); in between, a
                       sweep evaluates the jobs the state-change events indexed
   tracing             true | false: X-Ray active tracing on every function (default false)
+  dashboard           true | false: the CloudWatch dashboard ($3 a month) and the per-service
+                      metrics it graphs (default false)
+  lambda_error_alarm  true | false: one more alarm, on Lambda's own Errors metric of every
+                      function, so a timeout alarms at its first attempt (default false)
   notify_topics       SNS topic ARNs policies may route alerts to (`notify`), a list or
                       "a,b"; the sweeps may publish to exactly these (default none)
 
@@ -70,6 +74,8 @@ class JobWardenConfig:
     reconcile_every_minutes: int = 30
     tracing: bool = False
     notify_topics: tuple[str, ...] = ()
+    dashboard: bool = False
+    lambda_error_alarm: bool = False
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> JobWardenConfig:
@@ -96,6 +102,10 @@ class JobWardenConfig:
             ),
             tracing=_flag("tracing", context.get("tracing", defaults.tracing)),
             notify_topics=_topics(context.get("notify_topics")),
+            dashboard=_flag("dashboard", context.get("dashboard", defaults.dashboard)),
+            lambda_error_alarm=_flag(
+                "lambda_error_alarm", context.get("lambda_error_alarm", defaults.lambda_error_alarm)
+            ),
         )
 
 
@@ -210,7 +220,9 @@ class JobWardenStack(Stack):
             reconcile_every_minutes=config.reconcile_every_minutes,
         )
         deadlines = Deadlines(self, "Deadlines")
-        assets = LambdaAssets(self, "LambdaAssets", tracing=config.tracing)
+        assets = LambdaAssets(
+            self, "LambdaAssets", tracing=config.tracing, dashboard=config.dashboard
+        )
         self.sweeps = SweepFunctions(
             self,
             "Sweeps",
@@ -252,12 +264,15 @@ class JobWardenStack(Stack):
             sweeps=sweep_functions,
             events_function=self.events.handler.function,
             event_services=self.events.services,
-            topic=alerts.topic,
+            topic=alerts.alarms_topic,
             dead_letter_queue=dead_letters.queue,
+            dashboard=config.dashboard,
+            lambda_error_alarm=config.lambda_error_alarm,
         )
 
         CfnOutput(self, "LedgerTableName", value=ledger.table.table_name)
         CfnOutput(self, "AlertsTopicArn", value=alerts.topic.topic_arn)
+        CfnOutput(self, "AlarmsTopicArn", value=alerts.alarms_topic.topic_arn)
         CfnOutput(self, "DeadLetterQueueUrl", value=dead_letters.queue.queue_url)
         CfnOutput(self, "DeadlineScheduleGroup", value=deadlines.group.schedule_group_name)
 
@@ -297,6 +312,8 @@ def _context_of(app: App, defaults: Mapping[str, Any] | None) -> dict[str, Any]:
         "reconcile_every_minutes",
         "tracing",
         "notify_topics",
+        "dashboard",
+        "lambda_error_alarm",
     }
     keys.update(defaults or {})
     values = {key: app.node.try_get_context(key) for key in keys}

@@ -1,76 +1,36 @@
-"""The alerts topic: SNS encrypted with a customer managed KMS key, TLS only.
+"""The alerts topic (SNS, encrypted, TLS only) and the alarms topic (CloudWatch alarms, TLS only).
 
-The key is customer managed (not `alias/aws/sns`) because CloudWatch alarms cannot publish to
-a topic encrypted with the AWS managed key. Its policy is written out rather than CDK's
-default `kms:*` for the account: the account may administer the key and use it for
-GenerateDataKey/Decrypt (which is what publishing to the topic needs), IAM policies decide
-who in the account does; CloudWatch may use it to deliver alarms.
+The alerts topic carries what jobwarden says about jobs (names, tags, owners, reasons): it is
+encrypted with the AWS managed SNS key (`alias/aws/sns`), which costs nothing a month and
+needs no key policy or IAM grant: that key lets any principal of the account use it through
+SNS, and IAM decides who may publish to the topic.
+
+CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key (its key policy
+cannot name cloudwatch.amazonaws.com), and a customer managed key costs $1 a month, the whole
+of an idle account's budget (bench/cost.py). So alarms go to a second topic of their own,
+TLS only and not encrypted at rest: an alarm notification carries the alarm's name,
+description, metric and threshold, none of the jobs' data. Subscribe to both (the
+`alert_email` context subscribes the address to both).
 """
 
 from __future__ import annotations
 
-from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-KEY_ADMIN_ACTIONS = (
-    "kms:CancelKeyDeletion",
-    "kms:CreateAlias",
-    "kms:CreateGrant",
-    "kms:DeleteAlias",
-    "kms:DescribeKey",
-    "kms:DisableKey",
-    "kms:DisableKeyRotation",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListAliases",
-    "kms:ListGrants",
-    "kms:ListKeyPolicies",
-    "kms:ListKeyRotations",
-    "kms:ListResourceTags",
-    "kms:PutKeyPolicy",
-    "kms:RetireGrant",
-    "kms:RevokeGrant",
-    "kms:RotateKeyOnDemand",
-    "kms:ScheduleKeyDeletion",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateAlias",
-    "kms:UpdateKeyDescription",
+from infra.constructs.function import acknowledge
+
+AWS_MANAGED_SNS_KEY = "alias/aws/sns"
+ALARMS_TOPIC_REASON = (
+    "The alarms topic receives CloudWatch alarm notifications only (alarm name, description, "
+    "metric, threshold; no job data). CloudWatch cannot publish to a topic encrypted with the "
+    "AWS managed SNS key, and a customer managed key would cost more than an idle deployment's "
+    "whole bill; publishing is TLS only, and the job alerts topic stays encrypted."
 )
-# What a publisher needs on the key of an encrypted topic.
-KEY_PUBLISH_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
-
-
-def key_policy() -> iam.PolicyDocument:
-    account = iam.AccountRootPrincipal()
-    return iam.PolicyDocument(
-        statements=[
-            iam.PolicyStatement(
-                sid="AccountAdministersKey",
-                principals=[account],
-                actions=list(KEY_ADMIN_ACTIONS),
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="AccountPublishesThroughIam",
-                principals=[account],
-                actions=list(KEY_PUBLISH_ACTIONS),
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=list(KEY_PUBLISH_ACTIONS),
-                resources=["*"],
-            ),
-        ]
-    )
 
 
 class AlertsTopic(Construct):
@@ -78,29 +38,26 @@ class AlertsTopic(Construct):
         self, scope: Construct, construct_id: str, *, alert_email: str | None = None
     ) -> None:
         super().__init__(scope, construct_id)
-        self.key = kms.Key(
-            self,
-            "Key",
-            description="jobwarden: encrypts the alerts topic",
-            enable_key_rotation=True,
-            policy=key_policy(),
-            removal_policy=RemovalPolicy.RETAIN,
-        )
         self.topic = sns.Topic(
             self,
             "Topic",
             display_name="jobwarden alerts",
-            master_key=self.key,
+            master_key=kms.Alias.from_alias_name(self, "SnsKey", AWS_MANAGED_SNS_KEY),
             enforce_ssl=True,
         )
-        # The topic policy replaces SNS's default one, so CloudWatch alarms of this account
-        # are allowed in by name (the functions publish through their IAM roles).
-        self.topic.add_to_resource_policy(
+        self.alarms_topic = sns.Topic(
+            self,
+            "AlarmsTopic",
+            display_name="jobwarden alarms",
+            enforce_ssl=True,
+        )
+        # CloudWatch alarms of this account, and nothing else, may publish to it.
+        self.alarms_topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsPublish",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
+                resources=[self.alarms_topic.topic_arn],
                 conditions={
                     "ArnLike": {
                         "aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:"
@@ -110,5 +67,11 @@ class AlertsTopic(Construct):
                 },
             )
         )
+        # On the topic itself (its subscriptions need none).
+        acknowledge(
+            self.alarms_topic.node.default_child,  # type: ignore[arg-type]
+            {"AwsSolutions-SNS2": [ALARMS_TOPIC_REASON]},
+        )
         if alert_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(alert_email))
+            for topic in (self.topic, self.alarms_topic):
+                topic.add_subscription(subscriptions.EmailSubscription(alert_email))

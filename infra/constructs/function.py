@@ -55,6 +55,8 @@ POWERTOOLS_ENVIRONMENT = {
 # Without X-Ray, Powertools' Tracer does nothing (and patches nothing) in the handlers.
 TRACING_OFF_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
 
+DASHBOARD_ENVIRONMENT = {"JOBWARDEN_DASHBOARD": "true"}
+
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH  # the ledger, not the logs, is the audit trail
 
 XRAY_REASON = (
@@ -89,11 +91,21 @@ def acknowledge(scope: Construct, reasons: Mapping[str, list[str]]) -> None:
 class LambdaAssets(Construct):
     """The code asset and the Powertools layer, made once per stack and shared."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, tracing: bool = False) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        tracing: bool = False,
+        dashboard: bool = False,
+    ) -> None:
         super().__init__(scope, construct_id)
         # X-Ray active tracing for every function (context `tracing`): off by default, since
         # at one trace per event it is one of the largest lines of the bill (bench/cost.py).
         self.tracing = tracing
+        # The dashboard's per-service metrics are sent only when it exists (context
+        # `dashboard`; `jobwarden.handlers.metrics`).
+        self.dashboard = dashboard
         self.code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES)
         self.powertools = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", Fn.sub(POWERTOOLS_LAYER_ARN)
@@ -147,6 +159,7 @@ class JobWardenFunction(Construct):
             environment={
                 **POWERTOOLS_ENVIRONMENT,
                 **({} if assets.tracing else TRACING_OFF_ENVIRONMENT),
+                **(DASHBOARD_ENVIRONMENT if assets.dashboard else {}),
                 **(environment or {}),
             },
             log_group=self.log_group,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
+from jobwarden.index import ACTIVE_INDEX, ACTIVE_PARTITION
 from jobwarden.ledger import (
     BY_DAY_INDEX,
     BY_DAY_PARTITION,
@@ -60,3 +61,11 @@ class LedgerTable(Construct):
                 sort_key=dynamodb.Attribute(name=BY_DAY_SORT, type=string),
                 projection_type=dynamodb.ProjectionType.ALL,
             )
+        # The active-jobs index (`jobwarden.index`): an index item holds its key only while
+        # its job is active, so a sweep's query reads no tombstone.
+        self.table.add_global_secondary_index(
+            index_name=ACTIVE_INDEX,
+            partition_key=dynamodb.Attribute(name=ACTIVE_PARTITION, type=string),
+            sort_key=dynamodb.Attribute(name=SORT_KEY, type=string),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )

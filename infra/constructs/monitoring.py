@@ -1,14 +1,22 @@
-"""Alarms that notify the alerts topic, and one dashboard.
+"""Alarms that notify the alarms topic, and, with the context `dashboard`, one dashboard.
 
-Alarms: every function's Errors, every service's StopFailures (a stop the service refused),
-AlertsUndelivered (alerts left in the ledger's outbox) and StaleLeases (an open decision whose
-owner died, taken over by a later sweep),
-anything waiting in the dead-letter queue, and state-change events an adapter could not read
-(EventsMalformed: the service changed its event, or the adapter is wrong; the sweeps' full
-listings still find those jobs, later). The dashboard shows what the sweeps decide (JobsSeen,
-JobsNotified), what they stop (JobsStopped), what went wrong, per service, and how well the
-events keep the index: applied, ignored, malformed, and jobs the full listings found that no
-event had indexed (MissedEvents).
+Alarms, one metric each (CloudWatch bills alarms per metric): FunctionErrors (an invocation of
+any jobwarden function raised), StopFailures (a stop the service refused), AlertsUndelivered
+(alerts left in the ledger's outbox), StaleLeases (an open decision whose owner died, taken
+over by a later sweep), EventsMalformed (a state-change event an adapter could not read: the
+service changed its event, or the adapter is wrong; the sweeps' full listings still find
+those jobs, later) and anything waiting in the dead-letter queue, which is also where an
+invocation ends that Lambda stopped before it could count itself (a timeout, no memory left,
+an import error), after Lambda's retries. The custom metrics carry no dimension
+(`jobwarden.handlers.metrics`); the ledger and the logs say which service and job.
+
+With `lambda_error_alarm`, one more alarm sums Lambda's own Errors metric of every function
+(metric math: one alarm metric per function), which fires on a timeout at its first attempt.
+
+The dashboard (context `dashboard`) shows what the sweeps decide (JobsSeen, JobsNotified),
+what they stop (JobsStopped), what went wrong, per service, and how well the events keep the
+index: applied, ignored, malformed, and jobs the full listings found that no event had
+indexed (MissedEvents). Its per-service metrics are sent only when it exists.
 """
 
 from __future__ import annotations
@@ -32,10 +40,7 @@ UNKNOWN_SERVICE = "unknown"
 
 
 def service_metric(name: str, service: str, labelled: bool = True) -> cloudwatch.Metric:
-    """A jobwarden metric of one service, as the sweep handler emits it (EMF, Powertools).
-
-    Alarms take it unlabelled: a label turns the alarm into a metric-math one.
-    """
+    """A dashboard metric of one service, as the handlers emit it (EMF, Powertools)."""
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
@@ -58,6 +63,20 @@ def daily_money(name: str, service: str) -> cloudwatch.Metric:
     )
 
 
+def total_metric(name: str, labelled: bool = True) -> cloudwatch.Metric:
+    """An alarmed metric: one series, no dimension (`jobwarden.handlers.metrics`).
+
+    Alarms take it unlabelled: a label turns the alarm into a metric-math one.
+    """
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        statistic="Sum",
+        period=PERIOD,
+        label=name if labelled else None,
+    )
+
+
 class Monitoring(Construct):
     def __init__(
         self,
@@ -69,6 +88,8 @@ class Monitoring(Construct):
         event_services: Sequence[str],
         topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue,
+        dashboard: bool = False,
+        lambda_error_alarm: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         notify = actions.SnsAction(topic)
@@ -89,48 +110,48 @@ class Monitoring(Construct):
             created.add_ok_action(notify)
             self.alarms.append(created)
 
-        for service, function in sweeps.items():
-            name = construct_name(service)
-            alarm(
-                f"{name}SweepErrors",
-                function.metric_errors(period=PERIOD, statistic="Sum"),
-                f"the {service} sweep failed (see its logs and the dead-letter queue)",
-            )
-            alarm(
-                f"{name}StopFailures",
-                service_metric("StopFailures", service, labelled=False),
-                f"{service} refused or failed a stop jobwarden asked for",
-            )
-            alarm(
-                f"{name}AlertsUndelivered",
-                service_metric("AlertsUndelivered", service, labelled=False),
-                f"{service} alerts are waiting in the ledger's outbox (SNS failed); the next "
-                "sweep sends them",
-            )
-            alarm(
-                f"{name}StaleLeases",
-                service_metric("StaleLeases", service, labelled=False),
-                f"a {service} sweep or check died holding a decision; a later sweep finished it",
-            )
         alarm(
-            "EventsErrors",
-            events_function.metric_errors(period=PERIOD, statistic="Sum"),
-            "the events function failed",
+            "FunctionErrors",
+            total_metric("FunctionErrors", labelled=False),
+            "a jobwarden function failed (see its logs; the dead-letter queue holds what "
+            "failed every retry)",
+        )
+        alarm(
+            "StopFailures",
+            total_metric("StopFailures", labelled=False),
+            "a service refused or failed a stop jobwarden asked for (see the ledger)",
+        )
+        alarm(
+            "AlertsUndelivered",
+            total_metric("AlertsUndelivered", labelled=False),
+            "alerts are waiting in the ledger's outbox (SNS failed); the next sweep sends them",
+        )
+        alarm(
+            "StaleLeases",
+            total_metric("StaleLeases", labelled=False),
+            "a sweep or check died holding a decision; a later sweep finished it",
         )
         if event_services:
-            # One alarm for every service's malformed events (metric math over the services).
             alarm(
                 "EventsMalformed",
+                total_metric("EventsMalformed", labelled=False),
+                "a state-change event could not be read (see the events function's logs)",
+            )
+        if lambda_error_alarm:
+            functions = {construct_name(s): f for s, f in sweeps.items()}
+            functions["Events"] = events_function
+            alarm(
+                "LambdaErrors",
                 cloudwatch.MathExpression(
                     expression="SUM(METRICS())",
                     using_metrics={
-                        f"malformed{index}": service_metric("EventsMalformed", s, labelled=False)
-                        for index, s in enumerate(event_services)
+                        f"errors{name}": function.metric_errors(period=PERIOD, statistic="Sum")
+                        for name, function in functions.items()
                     },
                     period=PERIOD,
-                    label="EventsMalformed",
+                    label="Errors",
                 ),
-                "a state-change event could not be read (see the events function's logs)",
+                "a jobwarden function failed, timed out or ran out of memory (Lambda's Errors)",
             )
         alarm(
             "DeadLetters",
@@ -140,6 +161,9 @@ class Monitoring(Construct):
             "failed invocations or undelivered events are waiting in the dead-letter queue",
         )
 
+        self.dashboard: cloudwatch.Dashboard | None = None
+        if not dashboard:  # $3 a month: opt in with the context `dashboard`
+            return
         services = list(sweeps)
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=Aws.STACK_NAME)
         self.dashboard.add_widgets(
@@ -159,7 +183,10 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Sweep errors and stop failures",
                 left=[service_metric("SweepErrors", s) for s in services]
-                + [service_metric("StopFailures", s) for s in services],
+                + [
+                    total_metric(name)
+                    for name in ("StopFailures", "StaleLeases", "AlertsUndelivered")
+                ],
                 width=12,
             ),
             cloudwatch.GraphWidget(
@@ -177,7 +204,7 @@ class Monitoring(Construct):
                 title="State-change events: applied, ignored, malformed",
                 left=[service_metric("EventsApplied", s) for s in event_services]
                 + [service_metric("EventsIgnored", s) for s in [*event_services, UNKNOWN_SERVICE]]
-                + [service_metric("EventsMalformed", s) for s in event_services],
+                + [total_metric("EventsMalformed")],
                 width=12,
             ),
             cloudwatch.GraphWidget(

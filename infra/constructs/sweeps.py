@@ -18,11 +18,12 @@ from aws_cdk import Duration, Fn
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from jobwarden.index import ACTIVE_INDEX
 from jobwarden.ledger import OPEN_INDEX, OUTBOX_INDEX
 from jobwarden.services import REGISTRY
 from jobwarden.services.base import ServiceAdapter
 
-from infra.constructs.alerts import KEY_PUBLISH_ACTIONS, AlertsTopic
+from infra.constructs.alerts import AlertsTopic
 from infra.constructs.deadlines import Deadlines
 from infra.constructs.function import JobWardenFunction, LambdaAssets, nag_form
 from infra.constructs.ledger import LedgerTable
@@ -205,14 +206,17 @@ def flow_statements(
     return [
         *parameters.read_statements(),
         iam.PolicyStatement(actions=list(LEDGER_ACTIONS), resources=[ledger.table.table_arn]),
-        # Recovery and the outbox read their sparse indexes, and nothing else of the table's.
+        # Recovery, the outbox and the active-jobs index read their sparse indexes, and no
+        # other index of the table's.
         iam.PolicyStatement(
             actions=["dynamodb:Query"],
             resources=[
-                f"{ledger.table.table_arn}/index/{name}" for name in (OPEN_INDEX, OUTBOX_INDEX)
+                f"{ledger.table.table_arn}/index/{name}"
+                for name in (OPEN_INDEX, OUTBOX_INDEX, ACTIVE_INDEX)
             ],
         ),
+        # The topic's key is SNS's AWS managed one: its key policy admits the account's
+        # principals through SNS, so no KMS statement is needed (or possible to scope).
         iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts.topic.topic_arn]),
-        iam.PolicyStatement(actions=list(KEY_PUBLISH_ACTIONS), resources=[alerts.key.key_arn]),
         *deadlines.scheduling_statements(),
     ]

@@ -8,6 +8,13 @@ Events are best effort: they may come twice or out of order. Each item remembers
 of the newest event applied and whether the job has ended; an active event older than what
 is known, or arriving after the end, changes nothing, so a late RUNNING after SUCCEEDED
 never resurrects a finished job. An ended job's item stays (as a tombstone) until its TTL.
+
+Sweeps read the active jobs from a sparse global secondary index (`ACTIVE_INDEX`): an item
+carries the index's key (`ACTIVE_PARTITION`, its partition's name) only while the job is
+active, and the event that ends it removes the key. So a sweep reads what is running, never
+the tombstones of the last two days, while the tombstones stay where the conditional
+writes see them. The index costs one extra write unit when a job enters and one when it
+leaves (bench/cost.py weighs both).
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ from typing import Any, Protocol
 from jobwarden.ledger import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, query_pages
 
 TOMBSTONE_DAYS = 2
+# The sparse index of active jobs: partition `active#<service>#<region>`, sort key the job id.
+ACTIVE_INDEX = "active"
+ACTIVE_PARTITION = "active_pk"
 
 
 class Change(StrEnum):
@@ -115,13 +125,14 @@ class DynamoIndex:
             "last_event_at = :at, first_seen = if_not_exists(first_seen, :first)"
         )
         if event.active:
-            update = f"SET {setters}"
+            values[":pk"] = key[PARTITION_KEY]
+            update = f"SET {setters}, {ACTIVE_PARTITION} = :pk"
             condition = (
                 "attribute_not_exists(ended_at) AND "
                 "(attribute_not_exists(last_event_at) OR last_event_at <= :at)"
             )
         else:
-            update = f"SET {setters}, ended_at = :at, #ttl = :ttl"
+            update = f"SET {setters}, ended_at = :at, #ttl = :ttl REMOVE {ACTIVE_PARTITION}"
             values[":ttl"] = int((event.at + timedelta(days=TOMBSTONE_DAYS)).timestamp())
             condition = "attribute_not_exists(ended_at)"
         names = {"#region": "region", "#state": "state"}
@@ -146,7 +157,10 @@ class DynamoIndex:
     def active(self, service: str, region: str) -> list[IndexedJob]:
         pages = query_pages(
             self._table,
-            KeyConditionExpression="pk = :pk",
+            IndexName=ACTIVE_INDEX,
+            KeyConditionExpression=f"{ACTIVE_PARTITION} = :pk",
+            # The index follows the table within a moment; an end it has not caught up with
+            # yet is still filtered out (a filter costs no read units).
             FilterExpression="attribute_not_exists(ended_at)",
             ExpressionAttributeValues={":pk": partition(service, region)},
         )
@@ -165,23 +179,42 @@ class DynamoIndex:
         return True
 
     def add(self, job: IndexedJob) -> bool:
+        """Index a job a listing found, unless an event already did (False then).
+
+        An active item without the index key (written before the sparse index existed) gets
+        the key and keeps its own fields; that is a repair, not a missed event."""
+        values = {
+            ":pk": partition(job.service, job.region),
+            ":service": job.service,
+            ":region": job.region,
+            ":name": job.name,
+            ":state": job.state,
+            ":first": job.first_seen.isoformat(),
+            ":at": job.last_event_at.isoformat(),
+        }
         try:
-            self._table.put_item(
-                Item={
-                    PARTITION_KEY: partition(job.service, job.region),
-                    SORT_KEY: job.job_id,
-                    "service": job.service,
-                    "region": job.region,
-                    "job_name": job.name,
-                    "state": job.state,
-                    "first_seen": job.first_seen.isoformat(),
-                    "last_event_at": job.last_event_at.isoformat(),
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+            old = self._table.update_item(
+                Key={PARTITION_KEY: partition(job.service, job.region), SORT_KEY: job.job_id},
+                UpdateExpression=(
+                    "SET service = if_not_exists(service, :service), "
+                    "#region = if_not_exists(#region, :region), "
+                    "job_name = if_not_exists(job_name, :name), "
+                    "#state = if_not_exists(#state, :state), "
+                    "first_seen = if_not_exists(first_seen, :first), "
+                    "last_event_at = if_not_exists(last_event_at, :at), "
+                    f"{ACTIVE_PARTITION} = :pk"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR "
+                    f"(attribute_not_exists(ended_at) AND attribute_not_exists({ACTIVE_PARTITION}))"
+                ),
+                ExpressionAttributeNames={"#region": "region", "#state": "state"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+            ).get("Attributes")
         except self._errors.ConditionalCheckFailedException:
             return False
-        return True
+        return not old
 
     def last_reconciled(self, service: str, region: str) -> datetime | None:
         item = self._table.get_item(

@@ -30,6 +30,8 @@ CUSTOM_CONTEXT = {
     "retention_days": 30,
     "reconcile_every_minutes": 45,
     "tracing": True,
+    "dashboard": True,
+    "lambda_error_alarm": True,
 }
 
 
@@ -56,6 +58,22 @@ class Synth:
         found = self.of_type(resource_type)
         assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
         return next(iter(found.items()))
+
+    def topic(self, display_name: str) -> tuple[str, dict[str, Any]]:
+        (found,) = [
+            (k, r)
+            for k, r in self.of_type("AWS::SNS::Topic").items()
+            if r["Properties"]["DisplayName"] == display_name
+        ]
+        return found
+
+    def alerts_topic(self) -> tuple[str, dict[str, Any]]:
+        """The topic jobwarden's functions publish job alerts to (encrypted)."""
+        return self.topic("jobwarden alerts")
+
+    def alarms_topic(self) -> tuple[str, dict[str, Any]]:
+        """The topic the CloudWatch alarms publish to."""
+        return self.topic("jobwarden alarms")
 
     def functions(self, handler: str) -> dict[str, dict[str, Any]]:
         return {

@@ -81,6 +81,10 @@ def expected_acknowledgements(synth: Synth, regions: list[str]) -> dict[str, set
         function(function_id, findings)
     events_id, _ = synth.events_function()
     function(events_id, {*traced, POLICY_TREE, SCHEDULES})
+    # The alarms topic is not encrypted: CloudWatch cannot publish to the
+    # AWS managed SNS key, and it carries alarm notifications only.
+    alarms_id, _ = synth.alarms_topic()
+    expected[alarms_id] = {"AwsSolutions-SNS2"}
     # The Scheduler role and the schedule group need no acknowledgement: the role invokes
     # named functions only.
     return expected

@@ -92,8 +92,7 @@ def sweep_flow(synth: Synth) -> list[dict[str, Any]]:
     """What every sweep holds besides its service: policies, settings, ledger and index,
     alerts, deadlines."""
     table_id, _ = synth.only("AWS::DynamoDB::Table")
-    topic_id, _ = synth.only("AWS::SNS::Topic")
-    key_id, _ = synth.only("AWS::KMS::Key")
+    topic_id, _ = synth.alerts_topic()
     return [
         *configuration_reads(),
         {
@@ -116,14 +115,11 @@ def sweep_flow(synth: Synth) -> list[dict[str, Any]]:
             "Resource": [
                 {"Fn::Join": ["", [arn(table_id), "/index/open"]]},
                 {"Fn::Join": ["", [arn(table_id), "/index/outbox"]]},
+                {"Fn::Join": ["", [arn(table_id), "/index/active"]]},
             ],
         },
+        # The topic's key is the AWS managed one for SNS: no KMS statement.
         {"Action": "sns:Publish", "Effect": "Allow", "Resource": {"Ref": topic_id}},
-        {
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Effect": "Allow",
-            "Resource": arn(key_id),
-        },
         *deadline_scheduling(synth),
     ]
 
@@ -561,7 +557,7 @@ def test_routed_topics_are_granted_literally_and_nothing_more(routed_synth: Synt
     """Policies in SSM may name topics the stack cannot see at synth time: the deployer lists
     them in the `notify_topics` context, and each sweep may publish to exactly those."""
     assert routed_synth.validation_error is None  # cdk-nag finds nothing new
-    topic_id, _ = routed_synth.only("AWS::SNS::Topic")
+    topic_id, _ = routed_synth.alerts_topic()
     for function_id, function in routed_synth.sweep_functions().values():
         assert publishes(routed_synth, function_id) == normalized(
             [
@@ -578,7 +574,7 @@ def test_routed_topics_are_granted_literally_and_nothing_more(routed_synth: Synt
 def test_without_routed_topics_a_sweep_publishes_to_the_platform_topic_only(
     default_synth: Synth,
 ) -> None:
-    topic_id, _ = default_synth.only("AWS::SNS::Topic")
+    topic_id, _ = default_synth.alerts_topic()
     for function_id, function in default_synth.sweep_functions().values():
         assert publishes(default_synth, function_id) == normalized(
             [{"Action": "sns:Publish", "Effect": "Allow", "Resource": {"Ref": topic_id}}]

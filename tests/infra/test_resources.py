@@ -51,7 +51,15 @@ def test_ledger_table(default_synth: Synth) -> None:
     assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
         (
             {"AttributeName": name, "AttributeType": "S"}
-            for name in (PARTITION_KEY, SORT_KEY, BY_DAY_PARTITION, BY_DAY_SORT, "open", "outbox")
+            for name in (
+                PARTITION_KEY,
+                SORT_KEY,
+                BY_DAY_PARTITION,
+                BY_DAY_SORT,
+                "open",
+                "outbox",
+                "active_pk",
+            )
         ),
         key=lambda a: a["AttributeName"],
     )
@@ -70,6 +78,17 @@ def test_ledger_table(default_synth: Synth) -> None:
             ("open", "open"),
             ("outbox", "outbox"),
         )
+    ] + [
+        {
+            # The active jobs: an index item holds `active_pk` only while its job runs, so a
+            # sweep's query never reads a tombstone.
+            "IndexName": "active",
+            "KeySchema": [
+                {"AttributeName": "active_pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
     ]
     assert props["TimeToLiveSpecification"] == {
         "AttributeName": TTL_ATTRIBUTE,
@@ -82,38 +101,20 @@ def test_ledger_table(default_synth: Synth) -> None:
     assert table_id.startswith("Ledger")
 
 
-def test_alerts_key_rotates_and_grants_no_kms_star(default_synth: Synth) -> None:
-    _, key = default_synth.only("AWS::KMS::Key")
-    assert key["DeletionPolicy"] == "Retain"
-    props = key["Properties"]
-    assert props["EnableKeyRotation"] is True
-    statements = {s["Sid"]: s for s in props["KeyPolicy"]["Statement"]}
-    assert set(statements) == {
-        "AccountAdministersKey",
-        "AccountPublishesThroughIam",
-        "CloudWatchAlarmsPublish",
-    }
-    assert "kms:*" not in json.dumps(props["KeyPolicy"])
-    assert statements["AccountPublishesThroughIam"]["Action"] == [
-        "kms:Decrypt",
-        "kms:GenerateDataKey",
-    ]
-    assert statements["CloudWatchAlarmsPublish"]["Principal"] == {
-        "Service": "cloudwatch.amazonaws.com"
-    }
-    assert statements["CloudWatchAlarmsPublish"]["Action"] == [
-        "kms:Decrypt",
-        "kms:GenerateDataKey",
-    ]
+def test_no_customer_managed_key(default_synth: Synth, custom_synth: Synth) -> None:
+    # A customer managed key is $1 a month, an idle deployment's whole budget.
+    assert default_synth.of_type("AWS::KMS::Key") == {}
+    assert custom_synth.of_type("AWS::KMS::Key") == {}
 
 
-def test_alerts_topic_is_encrypted_and_tls_only(default_synth: Synth) -> None:
-    key_id, _ = default_synth.only("AWS::KMS::Key")
-    topic_id, topic = default_synth.only("AWS::SNS::Topic")
-    assert topic["Properties"]["KmsMasterKeyId"] == arn(key_id)
-    _, policy = default_synth.only("AWS::SNS::TopicPolicy")
-    assert policy["Properties"]["Topics"] == [ref(topic_id)]
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+def tls_only(synth: Synth, topic_id: str) -> list[dict[str, Any]]:
+    """The topic's policy statements, after checking it refuses publishing without TLS."""
+    (policy,) = [
+        r["Properties"]
+        for r in synth.of_type("AWS::SNS::TopicPolicy").values()
+        if r["Properties"]["Topics"] == [ref(topic_id)]
+    ]
+    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
     deny = [s for s in statements if s["Effect"] == "Deny"]
     assert deny == [
         {
@@ -125,12 +126,40 @@ def test_alerts_topic_is_encrypted_and_tls_only(default_synth: Synth) -> None:
             "Sid": "AllowPublishThroughSSLOnly",
         }
     ]
+    return statements
+
+
+def test_alerts_topic_is_encrypted_and_tls_only(default_synth: Synth) -> None:
+    topic_id, topic = default_synth.alerts_topic()
+    assert topic["Properties"]["KmsMasterKeyId"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                ref("AWS::Partition"),
+                ":kms:",
+                ref("AWS::Region"),
+                ":",
+                ref("AWS::AccountId"),
+                ":alias/aws/sns",
+            ],
+        ]
+    }
+    # Only the functions publish, through their roles: no one is let in by the topic policy.
+    statements = tls_only(default_synth, topic_id)
+    assert [s for s in statements if s["Effect"] == "Allow"] == []
+
+
+def test_alarms_topic_is_tls_only_and_open_to_this_accounts_alarms(default_synth: Synth) -> None:
+    topic_id, topic = default_synth.alarms_topic()
+    assert "KmsMasterKeyId" not in topic["Properties"]
+    statements = tls_only(default_synth, topic_id)
     (allow,) = [s for s in statements if s["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert allow["Action"] == "sns:Publish"
+    assert allow["Resource"] == ref(topic_id)
     assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
-    # No alert_email in the default context: no subscription.
-    assert default_synth.of_type("AWS::SNS::Subscription") == {}
+    assert "ArnLike" in allow["Condition"]
 
 
 def test_dead_letter_queue_is_encrypted_and_tls_only(default_synth: Synth) -> None:
@@ -160,7 +189,7 @@ def test_dead_letter_queue_is_encrypted_and_tls_only(default_synth: Synth) -> No
 def test_one_sweep_function_per_registered_service(default_synth: Synth) -> None:
     queue_id, _ = default_synth.only("AWS::SQS::Queue")
     table_id, _ = default_synth.only("AWS::DynamoDB::Table")
-    topic_id, _ = default_synth.only("AWS::SNS::Topic")
+    topic_id, _ = default_synth.alerts_topic()
     sweeps = default_synth.sweep_functions()
     assert sorted(sweeps) == sorted(REGISTRY)
     for service, (function_id, function) in sweeps.items():
@@ -241,7 +270,7 @@ def test_one_schedule_per_sweep_function(default_synth: Synth) -> None:
 def test_events_function_and_its_rules(default_synth: Synth) -> None:
     queue_id, _ = default_synth.only("AWS::SQS::Queue")
     table_id, _ = default_synth.only("AWS::DynamoDB::Table")
-    topic_id, _ = default_synth.only("AWS::SNS::Topic")
+    topic_id, _ = default_synth.alerts_topic()
     function_id, function = default_synth.events_function()
     props = function["Properties"]
     assert props["Runtime"] == "python3.12"
@@ -450,43 +479,46 @@ def test_one_example_policy_per_service_that_only_notifies(default_synth: Synth)
         assert policy.services == (service,)
 
 
-def test_alarms_notify_the_topic(default_synth: Synth) -> None:
-    topic_id, _ = default_synth.only("AWS::SNS::Topic")
-    queue_id, _ = default_synth.only("AWS::SQS::Queue")
-    alarms = [r["Properties"] for r in default_synth.of_type("AWS::CloudWatch::Alarm").values()]
+def alarms_of(synth: Synth) -> list[dict[str, Any]]:
+    topic_id, _ = synth.alarms_topic()
+    alarms = [r["Properties"] for r in synth.of_type("AWS::CloudWatch::Alarm").values()]
     for alarm in alarms:
         assert alarm["AlarmActions"] == [ref(topic_id)]
         assert alarm["OKActions"] == [ref(topic_id)]
         assert alarm["Threshold"] == 1
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert alarm["TreatMissingData"] == "notBreaching"
+    return alarms
 
-    def watched(alarm: dict[str, Any]) -> tuple[str, str, str]:
-        if "Metrics" in alarm:  # metric math: the sum of every service's malformed events
-            (total,) = [m for m in alarm["Metrics"] if m["ReturnData"]]
-            assert total["Expression"] == "SUM(METRICS())"
-            metrics = [m["MetricStat"] for m in alarm["Metrics"] if not m["ReturnData"]]
-            assert {m["Period"] for m in metrics} == {300}
-            assert {m["Stat"] for m in metrics} == {"Sum"}
-            return (
-                "math",
-                "+".join(sorted({m["Metric"]["MetricName"] for m in metrics})),
-                json.dumps(sorted(d["Value"] for m in metrics for d in m["Metric"]["Dimensions"])),
-            )
-        dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
-        return alarm["Namespace"], alarm["MetricName"], json.dumps(dimensions, sort_keys=True)
 
-    expected = set()
-    for service, (function_id, _) in default_synth.sweep_functions().items():
-        expected.add(("AWS/Lambda", "Errors", json.dumps({"FunctionName": ref(function_id)})))
-        expected.add(("JobWarden", "StopFailures", json.dumps({"service": service})))
-        expected.add(("JobWarden", "AlertsUndelivered", json.dumps({"service": service})))
-        expected.add(("JobWarden", "StaleLeases", json.dumps({"service": service})))
-    events_id, _ = default_synth.events_function()
-    expected.add(("AWS/Lambda", "Errors", json.dumps({"FunctionName": ref(events_id)})))
-    watched_services = sorted(s for s, adapter in REGISTRY.items() if adapter.events)
-    if watched_services:
-        expected.add(("math", "EventsMalformed", json.dumps(watched_services)))
+def watched(alarm: dict[str, Any]) -> tuple[str, str, str]:
+    if "Metrics" in alarm:  # metric math: the sum of every function's Lambda Errors
+        (total,) = [m for m in alarm["Metrics"] if m["ReturnData"]]
+        assert total["Expression"] == "SUM(METRICS())"
+        metrics = [m["MetricStat"] for m in alarm["Metrics"] if not m["ReturnData"]]
+        assert {m["Period"] for m in metrics} == {300}
+        assert {m["Stat"] for m in metrics} == {"Sum"}
+        return (
+            "math",
+            "+".join(sorted({m["Metric"]["MetricName"] for m in metrics})),
+            json.dumps(
+                sorted(d["Value"]["Ref"] for m in metrics for d in m["Metric"]["Dimensions"])
+            ),
+        )
+    dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+    return alarm["Namespace"], alarm["MetricName"], json.dumps(dimensions, sort_keys=True)
+
+
+def test_alarms_one_metric_each_notify_the_alarms_topic(default_synth: Synth) -> None:
+    queue_id, _ = default_synth.only("AWS::SQS::Queue")
+    alarms = alarms_of(default_synth)
+    # One series each, no dimension: the handlers publish them so (jobwarden.handlers.metrics).
+    expected = {
+        ("JobWarden", name, "{}")
+        for name in ("FunctionErrors", "StopFailures", "AlertsUndelivered", "StaleLeases")
+    }
+    if any(adapter.events for adapter in REGISTRY.values()):
+        expected.add(("JobWarden", "EventsMalformed", "{}"))
     expected.add(
         (
             "AWS/SQS",
@@ -495,22 +527,47 @@ def test_alarms_notify_the_topic(default_synth: Synth) -> None:
         )
     )
     assert {watched(alarm) for alarm in alarms} == expected
-    assert len(alarms) == len(expected)
+    assert len(alarms) == len(expected) == 6
+    assert all("Metrics" not in alarm for alarm in alarms)  # one alarm metric each
 
 
-def test_dashboard_shows_decisions_and_stops_per_service(default_synth: Synth) -> None:
-    _, dashboard = default_synth.only("AWS::CloudWatch::Dashboard")
+def test_lambda_error_alarm_sums_every_functions_errors_when_asked(custom_synth: Synth) -> None:
+    alarms = alarms_of(custom_synth)
+    functions = [function_id for function_id, _ in custom_synth.sweep_functions().values()]
+    functions.append(custom_synth.events_function()[0])
+    math = [watched(alarm) for alarm in alarms if "Metrics" in alarm]
+    assert math == [("math", "Errors", json.dumps(sorted(functions)))]
+    assert len(alarms) == 7
+
+
+def test_no_dashboard_by_default_and_no_dashboard_metrics_sent(default_synth: Synth) -> None:
+    assert default_synth.of_type("AWS::CloudWatch::Dashboard") == {}
+    for function in default_synth.of_type("AWS::Lambda::Function").values():
+        assert "JOBWARDEN_DASHBOARD" not in function["Properties"]["Environment"]["Variables"]
+
+
+def test_the_dashboard_context_adds_it_and_its_metrics(custom_synth: Synth) -> None:
+    custom_synth.only("AWS::CloudWatch::Dashboard")
+    for function in custom_synth.of_type("AWS::Lambda::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["JOBWARDEN_DASHBOARD"] == "true"
+
+
+def test_dashboard_shows_decisions_and_stops_per_service(custom_synth: Synth) -> None:
+    _, dashboard = custom_synth.only("AWS::CloudWatch::Dashboard")
     assert dashboard["Properties"]["DashboardName"] == ref("AWS::StackName")
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for service in REGISTRY:
-        for metric in ("JobsSeen", "JobsNotified", "JobsStopped", "StopFailures"):
+        for metric in ("JobsSeen", "JobsNotified", "JobsStopped", "SweepErrors"):
             assert f'\\"JobWarden\\",\\"{metric}\\",\\"service\\",\\"{service}\\"' in body
+    for metric in ("StopFailures", "StaleLeases", "AlertsUndelivered", "EventsMalformed"):
+        assert f'\\"JobWarden\\",\\"{metric}\\",{{' in body  # the alarmed totals
     for title in ("Decisions: jobs seen and notified", "Jobs stopped"):
         assert title in body
 
 
-def test_dashboard_shows_how_well_the_events_keep_the_index(default_synth: Synth) -> None:
-    _, dashboard = default_synth.only("AWS::CloudWatch::Dashboard")
+def test_dashboard_shows_how_well_the_events_keep_the_index(custom_synth: Synth) -> None:
+    _, dashboard = custom_synth.only("AWS::CloudWatch::Dashboard")
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
 
     def shown(metric: str, service: str) -> bool:
@@ -518,7 +575,7 @@ def test_dashboard_shows_how_well_the_events_keep_the_index(default_synth: Synth
 
     for service, adapter in REGISTRY.items():
         assert shown("MissedEvents", service)
-        for metric in ("EventsApplied", "EventsIgnored", "EventsMalformed"):
+        for metric in ("EventsApplied", "EventsIgnored"):
             assert shown(metric, service) is bool(adapter.events), (metric, service)
     assert shown("EventsIgnored", "unknown")  # events no adapter reads
     assert "State-change events: applied, ignored, malformed" in body
@@ -529,6 +586,7 @@ def test_outputs(default_synth: Synth) -> None:
     assert set(default_synth.template["Outputs"]) == {
         "LedgerTableName",
         "AlertsTopicArn",
+        "AlarmsTopicArn",
         "DeadLetterQueueUrl",
         "DeadlineScheduleGroup",
     }
@@ -561,7 +619,6 @@ def test_every_resource_is_tagged_with_the_project(default_synth: Synth) -> None
         "AWS::SNS::Topic",
         "AWS::SQS::Queue",
         "AWS::Lambda::Function",
-        "AWS::KMS::Key",
         "AWS::IAM::Role",
         "AWS::Scheduler::ScheduleGroup",
         "AWS::Events::Rule",
@@ -604,8 +661,8 @@ def test_the_batch_rule_lets_through_only_what_the_events_function_acts_on(
         assert "detail" not in patterns[source]  # every event of theirs is acted on
 
 
-def test_dashboard_shows_the_money_saved_per_service_and_day(default_synth: Synth) -> None:
-    _, dashboard = default_synth.only("AWS::CloudWatch::Dashboard")
+def test_dashboard_shows_the_money_saved_per_service_and_day(custom_synth: Synth) -> None:
+    _, dashboard = custom_synth.only("AWS::CloudWatch::Dashboard")
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for service in REGISTRY:
         for metric in ("CostAvoidedUSD", "CostAvoidableUSD"):

@@ -108,7 +108,8 @@ def test_phase_change_events_are_not_subscribed(lambda_env):
         {"source": "aws.codebuild", "detail-type": "CodeBuild Build State Change", "detail": {}},
     ],
 )
-def test_unknown_or_malformed_events_are_counted_not_raised(lambda_env, capsys, event):
+def test_unknown_or_malformed_events_are_counted_not_raised(lambda_env, capsys, monkeypatch, event):
+    monkeypatch.setenv("JOBWARDEN_DASHBOARD", "true")  # EventsIgnored is a dashboard metric
     reaction = events.handler(event, lambda_context())
     assert reaction["kind"] in {"ignored", "malformed"}
     metrics = [json.loads(row) for row in capsys.readouterr().out.splitlines() if '"_aws"' in row]

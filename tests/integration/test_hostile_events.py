@@ -155,13 +155,24 @@ def test_an_event_from_the_far_future_is_malformed(events_function):
 @pytest.mark.parametrize("payload", ["not even an object", [], {}, {"source": 1}, None, 7])
 def test_a_payload_that_is_not_an_event_is_counted_malformed(events_function, capsys, payload):
     assert_malformed_and_untouched(events_function, payload)
-    assert metric_names(capsys.readouterr().out) == {"EventsMalformed"}
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert metric_names(json.dumps(row)) == {"EventsMalformed"}
+    # Alarmed: one series, no dimension.
+    assert row["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]]
+    assert "service" not in row
 
 
-def test_a_well_formed_event_of_another_kind_is_ignored(events_function, capsys):
+def test_a_well_formed_event_of_another_kind_is_ignored(events_function, capsys, monkeypatch):
     event = envelope("aws.ec2", "EC2 Instance State-change Notification", {})
     assert handle(event)["kind"] == "ignored"
-    assert metric_names(capsys.readouterr().out) == {"EventsIgnored"}
+    # EventsIgnored is for the dashboard: not sent without it, per service with it.
+    assert metric_names(capsys.readouterr().out) == set()
+    monkeypatch.setenv("JOBWARDEN_DASHBOARD", "true")
+    assert handle(event)["kind"] == "ignored"
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert row["service"] == "unknown"
+    assert row["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+    assert metric_names(json.dumps(row)) == {"EventsIgnored"}
 
 
 def test_a_malformed_event_is_logged_with_its_id(events_function, caplog):

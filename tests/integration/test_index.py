@@ -62,3 +62,70 @@ def test_ended_jobs_expire(account):
     table = account.clients.dynamodb_table(account.resources.table)
     item = table.get_item(Key={"pk": "active#glue#us-east-1", "sk": "jr_5"})["Item"]
     assert int(item["expires_at"]) == int((NOW + timedelta(days=2)).timestamp())
+
+
+def index_items(account) -> list[dict]:
+    """What a sweep's query can read: the sparse active-jobs index, as DynamoDB holds it."""
+    table = account.clients.dynamodb_table(account.resources.table)
+    return table.query(
+        IndexName="active",
+        KeyConditionExpression="active_pk = :pk",
+        ExpressionAttributeValues={":pk": "active#glue#us-east-1"},
+    )["Items"]
+
+
+def test_tombstones_stay_in_the_table_but_out_of_the_index_a_sweep_reads(account):
+    jobs = index(account)
+    for n in range(20):
+        jobs.observe(event(f"jr_done{n}", NOW))
+        jobs.observe(event(f"jr_done{n}", NOW + timedelta(minutes=1), False, "SUCCEEDED"))
+    jobs.observe(event("jr_live", NOW))
+    assert [item["sk"] for item in index_items(account)] == ["jr_live"]
+    assert [j.job_id for j in jobs.active("glue", "us-east-1")] == ["jr_live"]
+    # The tombstones are still in the table, and still refuse a late RUNNING.
+    table = account.clients.dynamodb_table(account.resources.table)
+    tombstone = table.get_item(Key={"pk": "active#glue#us-east-1", "sk": "jr_done7"})["Item"]
+    assert "ended_at" in tombstone
+    assert "active_pk" not in tombstone
+    assert jobs.observe(event("jr_done7", NOW + timedelta(minutes=5)))[0] is Change.IGNORED
+    assert [item["sk"] for item in index_items(account)] == ["jr_live"]
+
+
+def test_a_listed_job_enters_the_index_and_leaves_it_when_it_ends(account):
+    jobs = index(account)
+    assert jobs.add(IndexedJob("glue", "us-east-1", "jr_6", "etl", "RUNNING", NOW, NOW))
+    assert [item["sk"] for item in index_items(account)] == ["jr_6"]
+    jobs.observe(event("jr_6", NOW + timedelta(minutes=1), False, "FAILED"))
+    assert index_items(account) == []
+    # A listing that still sees it (a stale page) does not put a tombstone back.
+    assert not jobs.add(IndexedJob("glue", "us-east-1", "jr_6", "etl", "RUNNING", NOW, NOW))
+    assert index_items(account) == []
+
+
+def test_an_item_from_before_the_index_is_repaired_by_the_next_listing(account):
+    table = account.clients.dynamodb_table(account.resources.table)
+    table.put_item(
+        Item={
+            "pk": "active#glue#us-east-1",
+            "sk": "jr_7",
+            "service": "glue",
+            "region": "us-east-1",
+            "job_name": "etl",
+            "state": "WAITING",
+            "first_seen": NOW.isoformat(),
+            "last_event_at": NOW.isoformat(),
+            "deadline_schedule": "jw-glue-7",
+        }
+    )
+    jobs = index(account)
+    assert jobs.active("glue", "us-east-1") == []
+    later = NOW + timedelta(minutes=30)
+    assert (
+        jobs.add(IndexedJob("glue", "us-east-1", "jr_7", "other", "RUNNING", later, later)) is False
+    )
+    (repaired,) = jobs.active("glue", "us-east-1")
+    assert (repaired.name, repaired.state, repaired.first_seen) == ("etl", "WAITING", NOW)
+    assert repaired.deadline_schedule == "jw-glue-7"
+    assert (
+        jobs.add(IndexedJob("glue", "us-east-1", "jr_7", "etl", "RUNNING", later, later)) is False
+    )

@@ -22,8 +22,9 @@ def lambda_env(account, monkeypatch):
     sweep.runtime.cache_clear()
 
 
-def test_scheduled_sweep_stops_and_emits_metrics(lambda_env, capsys):
+def test_scheduled_sweep_stops_and_emits_metrics(lambda_env, capsys, monkeypatch):
     account = lambda_env
+    monkeypatch.setenv("JOBWARDEN_DASHBOARD", "true")
     put_settings(account.clients, {"mode": "enforce"})
     put_policy(account.clients, "one-hour", {"limits": {"max_run_minutes": 60}})
     account.project("nightly-etl")
@@ -49,13 +50,44 @@ def test_scheduled_sweep_stops_and_emits_metrics(lambda_env, capsys):
     }
     assert account.build(stuck)["buildStatus"] == "STOPPED"
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    (metrics,) = emf
-    assert metrics["service"] == "codebuild"
-    assert (metrics["JobsSeen"], metrics["JobsStopped"]) == ([2.0], [1.0])
-    # Zeros are not sent: a series costs for every hour it gets a value, zero or not.
-    names = {m["Name"] for m in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert names == {"JobsSeen", "JobsStopped"}
-    assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "JobWarden"
+    # Zeros are not sent: a series costs for every hour it gets a value, zero or not. With the
+    # dashboard, its metrics go per service.
+    sent = {
+        m["Name"]: (row["service"], row[m["Name"]], row["_aws"]["CloudWatchMetrics"][0])
+        for row in emf
+        for m in row["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    }
+    assert sorted(sent) == ["JobsSeen", "JobsStopped"]
+    for name, value in (("JobsSeen", [2.0]), ("JobsStopped", [1.0])):
+        service, sent_value, metadata = sent[name]
+        assert (service, sent_value) == ("codebuild", value)
+        assert metadata["Namespace"] == "JobWarden"
+        assert metadata["Dimensions"] == [["service"]]
+
+
+def test_without_the_dashboard_a_sweep_sends_only_alarmed_metrics(lambda_env, capsys):
+    account = lambda_env
+    put_settings(account.clients, {"mode": "enforce"})
+    put_policy(account.clients, "one-hour", {"limits": {"max_run_minutes": 60}})
+    account.project("nightly-etl")
+    account.start_build("nightly-etl", timedelta(hours=2), timedelta(minutes=1), datetime.now(UTC))
+
+    assert sweep.handler({"source": "aws.events"}, LambdaContext())["stopped"] == 1
+
+    assert '"_aws"' not in capsys.readouterr().out  # seen and stopped: dashboard metrics
+
+
+def test_a_failed_sweep_counts_itself_without_a_dimension(lambda_env, capsys, monkeypatch):
+    def broken(*_: object) -> None:
+        raise RuntimeError("the ledger is gone")
+
+    monkeypatch.setattr(sweep, "sweep", broken)
+    with pytest.raises(RuntimeError, match="the ledger is gone"):
+        sweep.handler({"source": "aws.events"}, LambdaContext())
+
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert row["FunctionErrors"] == [1.0]
+    assert row["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]]
 
 
 def test_a_sweep_with_nothing_to_say_sends_no_metrics(lambda_env, capsys):

@@ -11,15 +11,16 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from jobwarden.handlers.metrics import count_failure, publish, recorder
+from jobwarden.handlers.tracing import tracer as make_tracer
 from jobwarden.runtime import Environment, Runtime
 
 logger = Logger(service="jobwarden")
-metrics = Metrics(namespace="JobWarden")
-tracer = Tracer()
+metrics = recorder()
+tracer = make_tracer()
 
 METRIC_OF_KIND = {"ignored": "EventsIgnored", "malformed": "EventsMalformed"}
 
@@ -43,10 +44,13 @@ def runtime() -> Runtime:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    reaction = runtime().watcher().handle(event, datetime.now(UTC))
-    metrics.add_dimension(name="service", value=reaction.service or "unknown")
+    try:
+        reaction = runtime().watcher().handle(event, datetime.now(UTC))
+    except Exception:
+        count_failure(metrics)
+        raise
     metric = METRIC_OF_KIND.get(reaction.kind, "EventsApplied")
-    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    publish(metrics, reaction.service or "unknown", {metric: 1})
     about = describe(event)
     if reaction.kind in METRIC_OF_KIND:
         logger.warning(f"event {reaction.kind}: {reaction.why}", extra={"event": about})

@@ -7,18 +7,19 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobwarden.act import Lease
+from jobwarden.handlers.metrics import count_failure, publish, recorder
+from jobwarden.handlers.tracing import tracer as make_tracer
 from jobwarden.result import SweepResult
 from jobwarden.runtime import ConfigurationError, Environment, Runtime
 from jobwarden.services import REGISTRY
 
 logger = Logger(service="jobwarden")
-metrics = Metrics(namespace="JobWarden")
-tracer = Tracer()
+metrics = recorder()
+tracer = make_tracer()
 
 
 class SweepFailed(RuntimeError):
@@ -43,10 +44,9 @@ def service_of(event: dict[str, Any], default: str | None) -> str:
 
 
 def emit_metrics(result: SweepResult) -> None:
-    """Only what is not zero: CloudWatch bills each series for every hour it receives a
-    value, so a zero sent every sweep costs as much as a real count, and says nothing the
-    alarms (missing data is not breaching) and the dashboard (a gap is zero) need. Money saved
-    (stops) and that dry run would have saved go to the dashboard's per-day sums."""
+    """Only what is not zero, alarmed counts without dimensions and the rest (money saved by
+    stops and what dry run would have saved among them) per service for the dashboard
+    (`jobwarden.handlers.metrics`)."""
     counts = {
         "JobsSeen": result.seen,
         "JobsStopped": result.stopped,
@@ -56,16 +56,10 @@ def emit_metrics(result: SweepResult) -> None:
         "MissedEvents": result.missed,
         "AlertsUndelivered": result.undelivered,
         "StaleLeases": result.recovered,
+        "CostAvoidedUSD": result.avoided_usd,
+        "CostAvoidableUSD": result.avoidable_usd,
     }
-    money = {"CostAvoidedUSD": result.avoided_usd, "CostAvoidableUSD": result.avoidable_usd}
-    said = {name: value for name, value in counts.items() if value}
-    saved = {name: value for name, value in money.items() if value > 0}
-    if said or saved:
-        metrics.add_dimension(name="service", value=result.service)
-    for name, value in said.items():
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    for name, amount in saved.items():
-        metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=amount)
+    publish(metrics, result.service, counts)
 
 
 # A record's lease outlives the invocation that wrote it by this much, so no live owner ever
@@ -88,6 +82,14 @@ def lease_of(context: LambdaContext) -> Lease:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        return sweep(event, context)
+    except Exception:
+        count_failure(metrics)
+        raise
+
+
+def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     current = runtime()
     check = event.get("check")
     service = service_of(check or event, current.env.service)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobwarden.aws import Clients
+from jobwarden.index import ACTIVE_INDEX, ACTIVE_PARTITION
 from jobwarden.ledger import (
     BY_DAY_INDEX,
     BY_DAY_PARTITION,
@@ -42,6 +43,7 @@ def create_resources(clients: Clients) -> Resources:
         BY_DAY_SORT,
         OPEN_PARTITION,
         OUTBOX_PARTITION,
+        ACTIVE_PARTITION,
     ]
     indexes = [
         (BY_DAY_INDEX, BY_DAY_PARTITION),
@@ -66,6 +68,16 @@ def create_resources(clients: Clients) -> Resources:
                 "Projection": {"ProjectionType": "ALL"},
             }
             for name, partition in indexes
+        ]
+        + [
+            {
+                "IndexName": ACTIVE_INDEX,
+                "KeySchema": [
+                    {"AttributeName": ACTIVE_PARTITION, "KeyType": "HASH"},
+                    {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
     )
     dynamodb.update_time_to_live(
