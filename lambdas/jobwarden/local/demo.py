@@ -57,9 +57,11 @@ def show_safety(
     def stuck_build() -> None:
         codebuild.start_build_at(emulator, clients, "nightly-etl", now - HOURS_2, MINUTES_2)
 
-    heading("Sweep 4: SNS refuses every publish (the topic's key is disabled)", out)
+    heading(
+        "Sweep 4: SNS refuses every publish (AuthorizationError: a topic policy gone wrong)", out
+    )
     stuck_build()
-    with WIRE.refusing("sns.Publish", "KMSDisabled"):
+    with WIRE.refusing("sns.Publish", "AuthorizationError", status=403):
         main(only_codebuild)
     print(
         "  -> stopped and recorded; its alert waits in the ledger's outbox (undelivered 1)",
