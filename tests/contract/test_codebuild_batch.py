@@ -133,18 +133,8 @@ def test_retry_build_batch_of_the_stopped_batch(clients, stub):
             "idempotencyToken": retry_token(BATCH, 1),
         },
     )
-    pending = PendingRetry(
-        service="codebuild-batch",
-        region=REGION,
-        job_id=BATCH,
-        name="<project-name>",
-        retry_subject=f"codebuild-batch#{REGION}#{BATCH}",
-        retry=Retry("RETRY_FAILED_BUILDS", 1),
-        policy="batch-builds",
-        stopped_at=at("2020-10-21T16:56:05.152+00:00") + timedelta(minutes=1),
-    )
 
-    assert adapter(clients).retry(pending, 1) == RetryStarted(BATCH)
+    assert adapter(clients).retry(stopped_pending(), 1) == RetryStarted(BATCH)
     codebuild.assert_no_pending_responses()
 
 
@@ -168,7 +158,17 @@ def test_a_stopped_batch_retry_refused_is_started_again(clients, stub):
         "environmentVariablesOverride"
     ]
     codebuild.add_response("start_build_batch", started, request)
-    pending = PendingRetry(
+
+    retried = adapter(clients).retry(stopped_pending(), 1)
+    assert isinstance(retried, RetryStarted)
+    assert retried.job_id == started["buildBatch"]["id"]
+    assert "StartBuildBatch" in retried.note
+    codebuild.assert_no_pending_responses()
+
+
+def stopped_pending() -> PendingRetry:
+    """stop-build-batch.rst's batch, waiting for its retry a minute after the stop."""
+    return PendingRetry(
         service="codebuild-batch",
         region=REGION,
         job_id=BATCH,
@@ -178,9 +178,3 @@ def test_a_stopped_batch_retry_refused_is_started_again(clients, stub):
         policy="batch-builds",
         stopped_at=at("2020-10-21T16:56:05.152+00:00") + timedelta(minutes=1),
     )
-
-    retried = adapter(clients).retry(pending, 1)
-    assert isinstance(retried, RetryStarted)
-    assert retried.job_id == started["buildBatch"]["id"]
-    assert "StartBuildBatch" in retried.note
-    codebuild.assert_no_pending_responses()
