@@ -1,13 +1,21 @@
 """Cold import of the Lambda handlers against `import boto3`, whole process, as Lambda starts.
 
-Each measurement is a fresh interpreter (`python -c`), so nothing is cached in memory but the
-files the OS keeps; one warm-up run of each statement first (so .pyc files exist, as in the
-deployed asset's layer), then the statements interleaved round by round, so load on a
-shared machine falls on all of them alike, and the median of the rounds is kept.
+As Lambda runs the code: the package is staged as the asset is (`infra.package.stage`: no
+emulator, no cache files) into a directory that is the task root (LAMBDA_TASK_ROOT, which
+Lambda sets and the X-Ray SDK reads to know it is inside Lambda) and first on the path, and
+Python may not write bytecode there (PYTHONDONTWRITEBYTECODE: /var/task is read-only). Two
+assets: sources only, as a stack synthesized by another Python than the runtime's is deployed
+(every cold start compiles the package), and with the bytecode the asset carries when the
+stack is synthesized by the runtime's Python, made here by this interpreter. Dependencies are
+this environment's, with their bytecode, as the runtime's boto3 and the Powertools layer.
 Tracing off is what the stack deploys (POWERTOOLS_TRACE_DISABLED=true: the handlers never
-import the X-Ray SDK); on is `-c tracing=true` (Powertools' Tracer, which imports the X-Ray
-SDK, and the SDK builds an X-Ray client at import).
-For the breakdown: `python -X importtime -c "import jobwarden.handlers.sweep"`.
+import the X-Ray SDK); on is `-c tracing=true` (Powertools' Tracer patching botocore).
+
+Each measurement is a fresh interpreter (`python -c`). One warm-up run of each first (files
+in the page cache), then the cases interleaved round by round, so load on a shared machine
+falls on all of them alike; the median of the rounds is kept.
+For the breakdown: `python -X importtime -c "import jobwarden.handlers.sweep"` in the same
+environment (`--importtime HANDLER` prints it, sorted by own time).
 Run: `make bench` or `python bench/import_cost.py [--runs N]`.
 """
 
@@ -15,77 +23,101 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from infra import package
 
 LAMBDA_LIKE = {
     "AWS_LAMBDA_FUNCTION_NAME": "jobwarden-sweep",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
     "JOBWARDEN_TABLE": "t",
     "JOBWARDEN_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t",
     "POWERTOOLS_SERVICE_NAME": "jobwarden",
     "POWERTOOLS_METRICS_NAMESPACE": "JobWarden",
+    "PYTHONDONTWRITEBYTECODE": "1",
 }
+TRACING_ON = {"AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000"}
 
 
-def environment(tracing: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))}
-    env.update(LAMBDA_LIKE)
-    if not tracing:
-        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+def environment(task_root: Path, tracing: bool) -> dict[str, str]:
+    inherited = ("POWERTOOLS_", "AWS_", "PYTHON", "LAMBDA_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
+    env.update(LAMBDA_LIKE, LAMBDA_TASK_ROOT=str(task_root), PYTHONPATH=str(task_root))
+    env.update(TRACING_ON if tracing else {"POWERTOOLS_TRACE_DISABLED": "true"})
     return env
 
 
-def once(statement: str, tracing: bool) -> float:
+def once(statement: str, env: dict[str, str]) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", statement], check=True, env=environment(tracing))
+    subprocess.run([sys.executable, "-c", statement], check=True, env=env)
     return time.perf_counter() - started
 
 
-CASES = [("import boto3", False)] + [
-    (f"import jobwarden.handlers.{handler}", tracing)
-    for handler in ("sweep", "events")
-    for tracing in (False, True)
-]
-
-
-def medians(runs: int) -> dict[tuple[str, bool], float]:
-    for statement, tracing in CASES:  # warm-up: bytecode written, files in the page cache
-        once(statement, tracing)
-    times: dict[tuple[str, bool], list[float]] = {case: [] for case in CASES}
-    for _ in range(runs):
-        for case in CASES:
-            times[case].append(once(*case))
-    return {case: statistics.median(took) for case, took in times.items()}
+def importtime(statement: str, env: dict[str, str], top: int = 25) -> None:
+    """Print the modules that took longest by their own time (microseconds)."""
+    err = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", statement],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stderr
+    rows = re.findall(r"import time:\s+(\d+) \|\s+(\d+) \|\s+(\S+)", err)
+    for own, _, module in sorted(rows, key=lambda row: -int(row[0]))[:top]:
+        print(f"{int(own):8d} us  {module}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--importtime", metavar="HANDLER", help="sweep or events: breakdown")
     args = parser.parse_args()
-    empty = statistics.median(once("pass", False) for _ in range(5))
-    took = medians(args.runs)
-    baseline = took[("import boto3", False)]
+    with tempfile.TemporaryDirectory() as scratch:
+        assets = {"sources only": Path(scratch, "sources"), "with bytecode": Path(scratch, "pyc")}
+        for label, root in assets.items():
+            package.stage(root, bytecode=label == "with bytecode")
+        if args.importtime:
+            env = environment(assets["with bytecode"], tracing=True)
+            importtime(f"import jobwarden.handlers.{args.importtime}", env)
+            return
+        cases = [("import boto3", "sources only", False)] + [
+            (f"import jobwarden.handlers.{handler}", asset, tracing)
+            for handler in ("sweep", "events")
+            for asset in assets
+            for tracing in (False, True)
+        ]
+        envs = {case: environment(assets[case[1]], case[2]) for case in cases}
+        for case in cases:  # warm-up: files in the page cache
+            once(case[0], envs[case])
+        times: dict[tuple[str, str, bool], list[float]] = {case: [] for case in cases}
+        for _ in range(args.runs):
+            for case in cases:
+                times[case].append(once(case[0], envs[case]))
+    took = {case: statistics.median(seconds) for case, seconds in times.items()}
+    baseline = took[cases[0]]
     print(
-        f"whole process, median of {args.runs} interleaved rounds: python alone "
-        f"{empty * 1000:.0f} ms, import boto3 {baseline * 1000:.0f} ms"
+        f"whole process, Python {sys.version.split()[0]}, median of {args.runs} interleaved "
+        f"rounds: import boto3 {baseline * 1000:.0f} ms"
     )
-    print("| handler | tracing | cold import | x import boto3 |")
-    print("|---|---|---|---|")
-    for (statement, tracing), seconds in took.items():
-        if statement == "import boto3":
-            continue
+    print("| handler | asset | tracing | cold import | x import boto3 |")
+    print("|---|---|---|---|---|")
+    for (statement, asset, tracing), seconds in list(took.items())[1:]:
         handler = statement.rsplit(".", 1)[1]
         print(
-            f"| {handler} | {'on' if tracing else 'off (default)'} | {seconds * 1000:.0f} ms "
-            f"| {seconds / baseline:.2f} |"
+            f"| {handler} | {asset} | {'on' if tracing else 'off (default)'} "
+            f"| {seconds * 1000:.0f} ms | {seconds / baseline:.2f} |"
         )
-    worst = max(s / baseline for (st, tr), s in took.items() if st != "import boto3" and not tr)
-    if worst > 1.3:
-        raise SystemExit(f"cold import {worst:.2f}x import boto3 as deployed: over 1.3x")
 
 
 if __name__ == "__main__":

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+# AWS's sample events, each with its source (tests/events/README.md).
+EVENTS_DIR = Path(__file__).resolve().parent / "events"
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +64,21 @@ def alert_bodies(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             entries.append(body["entry"])
     return entries
+
+
+def sample_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS_DIR / name).read_text())  # type: ignore[no-any-return]
+
+
+def build_event(status: str, build_id: str, at: datetime, started: datetime) -> dict[str, Any]:
+    """A CodeBuild state change in us-east-1. AWS documents only a SUCCEEDED sample; the other
+    states differ in these fields."""
+    event = copy.deepcopy(sample_event("codebuild_build_state_change_succeeded.json"))
+    event["time"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    event["region"] = "us-east-1"
+    event["detail"]["build-status"] = status
+    event["detail"]["project-name"] = build_id.split(":", maxsplit=1)[0]
+    event["detail"]["build-id"] = f"arn:aws:codebuild:us-east-1:123456789012:build/{build_id}"
+    info = event["detail"]["additional-information"]
+    info["build-start-time"] = started.strftime("%b %-d, %Y %-I:%M:%S %p")
+    return event

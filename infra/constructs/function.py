@@ -3,8 +3,9 @@ construct with its own role, log group and dead-letter queue.
 
 Each function gets a role of its own that starts empty: no AWS managed policy, only the
 statements its construct adds (logs on its own log group, X-Ray, its dead-letter queue, and
-whatever the caller grants). Nothing is bundled and nothing needs Docker: the package is
-plain Python, boto3 comes with the Lambda runtime and Powertools from AWS's public layer.
+whatever the caller grants). Nothing needs Docker: the package is plain Python, staged by
+`infra.package` in this process (with its bytecode when this is the runtime's Python), boto3
+comes with the Lambda runtime and Powertools from AWS's public layer.
 """
 
 from __future__ import annotations
@@ -12,24 +13,26 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, Fn, Validations
+import jsii
+from aws_cdk import (
+    Acknowledgment,
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    Fn,
+    ILocalBundling,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-# The deployed package: `lambdas/` holds `jobwarden`, the same code the CLI runs.
-LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
-ASSET_EXCLUDES = [
-    "**/__pycache__",
-    "*.pyc",
-    "*.egg-info",
-    # The local emulator and demo (moto fills) are for laptops and CI, never deployed.
-    "jobwarden/local",
-    "jobwarden/local/**",
-]
+from infra import package
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -88,6 +91,30 @@ def acknowledge(scope: Construct, reasons: Mapping[str, list[str]]) -> None:
     )
 
 
+@jsii.implements(ILocalBundling)
+class StagedPackage:
+    """Bundles the asset in this process (`infra.package.stage`): no Docker, ever."""
+
+    def try_bundle(self, output_dir: str, *_options: Any, **_named: Any) -> bool:
+        package.stage(Path(output_dir), bytecode=package.bytecode_for(RUNTIME.name))
+        return True
+
+
+def package_asset() -> lambda_.AssetCode:
+    """The deployed package. Its hash is of the sources (without what is excluded), so the
+    template is the same whichever Python synthesizes it, with bytecode or without."""
+    return lambda_.Code.from_asset(
+        str(package.LAMBDAS_DIR),
+        exclude=package.ASSET_EXCLUDES,
+        asset_hash_type=AssetHashType.SOURCE,
+        bundling=BundlingOptions(
+            # Never pulled or run: the local bundler always succeeds.
+            image=DockerImage.from_registry("unused-local-bundling-only"),
+            local=StagedPackage(),
+        ),
+    )
+
+
 class LambdaAssets(Construct):
     """The code asset and the Powertools layer, made once per stack and shared."""
 
@@ -106,7 +133,7 @@ class LambdaAssets(Construct):
         # The dashboard's per-service metrics are sent only when it exists (context
         # `dashboard`; `jobwarden.handlers.metrics`).
         self.dashboard = dashboard
-        self.code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES)
+        self.code = package_asset()
         self.powertools = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", Fn.sub(POWERTOOLS_LAYER_ARN)
         )

@@ -1,4 +1,9 @@
-"""Builds the collaborators from the environment: shared by the handlers and the CLI."""
+"""Builds the collaborators from the environment: shared by the handlers and the CLI.
+
+What only sweeps use (acting, the outbox, rendering) is imported by `sweeper()` and what only
+the events function uses by `watcher()`: each function loads the code it runs at a cold
+start and no more (bench/import_cost.py).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,19 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from jobwarden.act import Lease
-from jobwarden.alerts import SnsAlerts
 from jobwarden.aws import Clients
-from jobwarden.budget import DynamoBudget
 from jobwarden.deadlines import GROUP, SchedulerDeadlines, Targets
 from jobwarden.index import DynamoIndex
-from jobwarden.ledger import DynamoLedger
 from jobwarden.model import Mode, Settings
-from jobwarden.outbox import Outbox
 from jobwarden.policies import DEFAULT_POLICY_PATH, DEFAULT_SETTINGS_PARAMETER, ParameterStore
 from jobwarden.services import REGISTRY
-from jobwarden.sweep import Sweeper
-from jobwarden.watch import Watcher
-from jobwarden.watermark import DynamoWatermarks
+
+if TYPE_CHECKING:
+    from jobwarden.act import Lease
+    from jobwarden.sweep import Sweeper
+    from jobwarden.watch import Watcher
 
 
 class ConfigurationError(ValueError):
@@ -92,6 +95,13 @@ class Runtime:
         Inside Lambda a full listing reads only what changed since the last one (a watermark
         in the ledger table) while that is fresh; the CLI always reads everything.
         """
+        from jobwarden.alerts import SnsAlerts
+        from jobwarden.budget import DynamoBudget
+        from jobwarden.ledger import DynamoLedger
+        from jobwarden.outbox import Outbox
+        from jobwarden.sweep import Sweeper
+        from jobwarden.watermark import DynamoWatermarks
+
         configuration = self.store.load(REGISTRY)
         if mode is not None:
             settings = replace(configuration.settings, mode=mode)
@@ -135,6 +145,8 @@ class Runtime:
         return SchedulerDeadlines(self.clients.client("scheduler"), targets)
 
     def watcher(self) -> Watcher:
+        from jobwarden.watch import Watcher
+
         configuration = self.store.load(REGISTRY)
         return Watcher(self.index(), self.deadlines(self.env.sweep_functions), configuration)
 

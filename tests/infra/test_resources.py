@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,7 +22,9 @@ from jobwarden.policies import parse_policy, parse_settings
 from jobwarden.services import REGISTRY
 from jobwarden.services.base import ServiceAdapter
 
+from infra import package
 from infra.constructs.events import SubscriptionError, subscriptions
+from infra.constructs.function import RUNTIME
 from infra.constructs.parameters import example_policy_document
 from tests.infra.conftest import Synth
 
@@ -599,9 +602,12 @@ def test_asset_is_the_package_without_the_local_emulator(default_synth: Synth) -
     assert "jobwarden/handlers/events.py" in files
     assert "jobwarden/services/codebuild.py" in files
     assert not [f for f in files if f.startswith("jobwarden/local")]
-    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
     assert not [f for f in files if ".egg-info" in f]
     assert all(f.startswith("jobwarden/") for f in files), files
+    # Bytecode only when this Python is the runtime's (tests/infra/test_package.py).
+    compiled = [f for f in files if f.endswith(".pyc")]
+    assert bool(compiled) == package.bytecode_for(RUNTIME.name)
+    assert all(f".{sys.implementation.cache_tag}." in f for f in compiled)
 
 
 def test_stack_is_environment_agnostic_and_looks_nothing_up(default_synth: Synth) -> None:

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,10 +37,9 @@ from jobwarden.local.account import (
 )
 from jobwarden.local.emulator import emulated_account
 
-from tests.conftest import LambdaContext
+from tests.conftest import LambdaContext, build_event
 from tests.infra.conftest import Synth
 
-EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 REGION = "us-east-1"
 SWEEP_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:jobwarden-sweep-codebuild"
 ROLE_ARN = "arn:aws:iam::123456789012:role/jobwarden-deadlines"
@@ -86,19 +84,6 @@ def granted(synth: Synth, function_id: str) -> set[str]:
         value = statement["Action"]
         actions.update(value if isinstance(value, list) else [value])
     return actions
-
-
-def build_event(status: str, build_id: str, at: datetime, started: datetime) -> dict[str, Any]:
-    sample = json.loads((EVENTS_DIR / "codebuild_build_state_change_succeeded.json").read_text())
-    event: dict[str, Any] = copy.deepcopy(sample)
-    event["time"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    event["region"] = REGION
-    event["detail"]["build-status"] = status
-    event["detail"]["project-name"] = build_id.split(":", maxsplit=1)[0]
-    event["detail"]["build-id"] = f"arn:aws:codebuild:{REGION}:123456789012:build/{build_id}"
-    info = event["detail"]["additional-information"]
-    info["build-start-time"] = started.strftime("%b %-d, %Y %-I:%M:%S %p")
-    return event
 
 
 def test_the_runtime_reads_only_variables_the_stack_sets(default_synth: Synth) -> None:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from jobwarden.handlers import events, sweep
 from jobwarden.local.account import put_policy, put_settings
 
-from tests.conftest import LambdaContext
+from tests.conftest import EVENTS_DIR, LambdaContext, build_event
+from tests.conftest import sample_event as sample
 
-EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 SAMPLES = sorted(path.name for path in EVENTS_DIR.glob("*.json"))
 SWEEP_ARN = "arn:aws:lambda:us-east-1:123456789012:function:jobwarden-sweep-codebuild"
 ROLE_ARN = "arn:aws:iam::123456789012:role/jobwarden-deadlines"
@@ -27,10 +25,6 @@ def lambda_context(invoked_function_arn: str = EVENTS_ARN) -> LambdaContext:
     return LambdaContext(
         invoked_function_arn=invoked_function_arn, function_name="jobwarden-events"
     )
-
-
-def sample(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS_DIR / name).read_text())  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -46,19 +40,6 @@ def lambda_env(account, monkeypatch):
     yield account
     events.runtime.cache_clear()
     sweep.runtime.cache_clear()
-
-
-def build_event(status: str, build_id: str, at: datetime, started: datetime) -> dict[str, Any]:
-    """AWS documents only a SUCCEEDED sample; the other states differ in these fields."""
-    event = copy.deepcopy(sample("codebuild_build_state_change_succeeded.json"))
-    event["time"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    event["region"] = "us-east-1"
-    event["detail"]["build-status"] = status
-    event["detail"]["project-name"] = build_id.split(":", maxsplit=1)[0]
-    event["detail"]["build-id"] = f"arn:aws:codebuild:us-east-1:123456789012:build/{build_id}"
-    info = event["detail"]["additional-information"]
-    info["build-start-time"] = started.strftime("%b %-d, %Y %-I:%M:%S %p")
-    return event
 
 
 def schedules(account) -> list[dict[str, Any]]:

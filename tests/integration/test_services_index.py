@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from jobwarden.alerts import MemoryAlerts
@@ -20,11 +18,7 @@ from jobwarden.services.batch import BatchJobs
 from jobwarden.services.glue import GlueJobRuns
 from jobwarden.sweep import Sweeper
 
-EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
-
-
-def sample(name: str) -> dict:
-    return json.loads((EVENTS_DIR / name).read_text())
+from tests.conftest import sample_event as sample
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,10 @@ def test_handlers_with_tracing_off_never_import_the_xray_sdk():
         assert "jobwarden.cli" not in modules
 
 
-def test_handlers_with_tracing_on_use_powertools_tracer():
-    modules = imported_after("jobwarden.handlers.sweep")
+def test_handlers_with_tracing_on_use_powertools_tracer_on_botocore_only():
+    modules = imported_after("jobwarden.handlers.sweep", LAMBDA_TASK_ROOT="/var/task")
     assert "aws_xray_sdk.core" in modules
+    assert "aws_xray_sdk.ext.botocore.patch" in modules
+    # requests is installed here (moto needs it); patch_all would import and patch it.
+    assert "requests" not in modules
+    assert "aws_xray_sdk.ext.requests.patch" not in modules

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from jobwarden.handlers.metrics import count_failure, publish, recorder
 from jobwarden.handlers.tracing import tracer as make_tracer
 from jobwarden.runtime import Environment, Runtime
+from jobwarden.watch import Watcher
 
 logger = Logger(service="jobwarden")
 metrics = recorder()
@@ -45,7 +46,8 @@ def runtime() -> Runtime:
 @metrics.log_metrics
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
-        reaction = runtime().watcher().handle(event, datetime.now(UTC))
+        watcher: Watcher = runtime().watcher()
+        reaction = watcher.handle(event, datetime.now(UTC))
     except Exception:
         count_failure(metrics)
         raise

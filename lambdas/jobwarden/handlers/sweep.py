@@ -16,6 +16,7 @@ from jobwarden.handlers.tracing import tracer as make_tracer
 from jobwarden.result import SweepResult
 from jobwarden.runtime import ConfigurationError, Environment, Runtime
 from jobwarden.services import REGISTRY
+from jobwarden.sweep import Sweeper
 
 logger = Logger(service="jobwarden")
 metrics = recorder()
@@ -95,7 +96,9 @@ def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     service = service_of(check or event, current.env.service)
     # Deadlines target the function itself, by its unqualified ARN (the one their role may call).
     function_arn = ":".join(context.invoked_function_arn.split(":")[:7])
-    sweeper = current.sweeper(function_arn=function_arn, service=service, lease=lease_of(context))
+    sweeper: Sweeper = current.sweeper(
+        function_arn=function_arn, service=service, lease=lease_of(context)
+    )
     now = datetime.now(UTC)
     if check:
         region, job_id = str(check["region"]), str(check["job_id"])

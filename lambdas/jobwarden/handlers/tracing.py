@@ -1,9 +1,11 @@
 """Powertools' Tracer when X-Ray tracing is on, and nothing at all when it is off.
 
-Powertools' Tracer loads the X-Ray SDK even when POWERTOOLS_TRACE_DISABLED is set, and the
-SDK builds an X-Ray client at import (a few hundred milliseconds of a cold start,
-bench/import_cost.py). The stack deploys tracing off unless the context `tracing` is true, and
-then sets POWERTOOLS_TRACE_DISABLED=true (`infra.constructs.function`), so that is what decides.
+Powertools' Tracer loads the X-Ray SDK even when POWERTOOLS_TRACE_DISABLED is set. The stack
+deploys tracing off unless the context `tracing` is true, and then sets
+POWERTOOLS_TRACE_DISABLED=true (`infra.constructs.function`), so that is what decides.
+When on, only botocore is patched: every call the handlers make goes through it, and the
+SDK's default (`patch_all`) would import and patch whatever else is installed (requests,
+sqlite3, http.client) for nothing (bench/import_cost.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar, cast
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+# What the X-Ray SDK records subsegments for: every AWS call (boto3 is botocore underneath).
+PATCHED = ("botocore",)
 
 
 class HandlerTracer(Protocol):
@@ -46,4 +51,4 @@ def tracer(environ: Mapping[str, str] = os.environ) -> HandlerTracer:
         return NoTracer()
     from aws_lambda_powertools import Tracer
 
-    return cast(HandlerTracer, Tracer())
+    return cast(HandlerTracer, Tracer(patch_modules=PATCHED))
