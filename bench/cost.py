@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 READ = "read 2026-11-25"
+# UNVERIFIED: no stored AWS page showed the price on re-reading; see bench/SOURCES.md.
 UNVERIFIED = "list price, not re-read this session"
 # (price, source)
 PRICES = {
@@ -28,9 +29,12 @@ PRICES = {
     "alarm_metric_month": (0.10, f"aws.amazon.com/cloudwatch/pricing (standard alarm, {READ})"),
     "dashboard_month": (3.00, f"aws.amazon.com/cloudwatch/pricing ({READ})"),
     "log_gb": (0.50, f"aws.amazon.com/cloudwatch/pricing (logs ingested; {UNVERIFIED})"),
-    "kms_key_month": (1.00, f"aws.amazon.com/kms/pricing ({UNVERIFIED})"),
+    "kms_key_month": (1.00, f"aws.amazon.com/kms/pricing ({READ})"),
     "kms_request": (0.03 / 1e4, f"aws.amazon.com/kms/pricing (requests; {UNVERIFIED})"),
-    "xray_trace": (5.00 / 1e6, f"aws.amazon.com/xray/pricing (traces recorded; {UNVERIFIED})"),
+    "xray_trace": (
+        5.00 / 1e6,
+        f"aws.amazon.com/de/xray/pricing (traces recorded, German edition; {READ})",
+    ),
     "ddb_wru": (0.625 / 1e6, f"aws.amazon.com/dynamodb/pricing/on-demand ({UNVERIFIED})"),
     "ddb_rru": (0.125 / 1e6, f"aws.amazon.com/dynamodb/pricing/on-demand ({UNVERIFIED})"),
     "scheduler_invocation": (1.00 / 1e6, f"aws.amazon.com/eventbridge/pricing ({UNVERIFIED})"),
