@@ -4,9 +4,9 @@ As Lambda runs the code: the package is staged as the asset is (`infra.package.s
 emulator, no cache files) into a directory that is the task root (LAMBDA_TASK_ROOT, which
 Lambda sets and the X-Ray SDK reads to know it is inside Lambda) and first on the path, and
 Python may not write bytecode there (PYTHONDONTWRITEBYTECODE: /var/task is read-only). Two
-assets: sources only, as a stack synthesized by another Python than the runtime's is deployed
-(every cold start compiles the package), and with the bytecode the asset carries when the
-stack is synthesized by the runtime's Python, made here by this interpreter. Dependencies are
+assets: sources only, as a stack is deployed when no Python of the runtime's version synthesized
+it or was on the PATH (every cold start compiles the package), and with the bytecode the asset
+carries otherwise, made here by this interpreter. Dependencies are
 this environment's, with their bytecode, as the runtime's boto3 and the Powertools layer.
 Tracing off is what the stack deploys (POWERTOOLS_TRACE_DISABLED=true: the handlers never
 import the X-Ray SDK); on is `-c tracing=true` (Powertools' Tracer patching botocore).
@@ -86,7 +86,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         assets = {"sources only": Path(scratch, "sources"), "with bytecode": Path(scratch, "pyc")}
         for label, root in assets.items():
-            package.stage(root, bytecode=label == "with bytecode")
+            package.stage(root, compiler=[sys.executable] if label == "with bytecode" else None)
         if args.importtime:
             env = environment(assets["with bytecode"], tracing=True)
             importtime(f"import jobwarden.handlers.{args.importtime}", env)

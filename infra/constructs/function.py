@@ -96,7 +96,7 @@ class StagedPackage:
     """Bundles the asset in this process (`infra.package.stage`): no Docker, ever."""
 
     def try_bundle(self, output_dir: str, *_options: Any, **_named: Any) -> bool:
-        package.stage(Path(output_dir), bytecode=package.bytecode_for(RUNTIME.name))
+        package.stage(Path(output_dir), compiler=package.compiler_for(RUNTIME.name))
         return True
 
 
