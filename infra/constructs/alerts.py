@@ -3,7 +3,8 @@
 The alerts topic carries what jobwarden says about jobs (names, tags, owners, reasons): it is
 encrypted with the AWS managed SNS key (`alias/aws/sns`), which costs nothing a month and
 needs no key policy or IAM grant: that key lets any principal of the account use it through
-SNS, and IAM decides who may publish to the topic.
+SNS, and IAM decides who may publish to the topic (the KMS pages this rests on are quoted in
+bench/SOURCES.md; the first real deploy is the proof).
 
 CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key (its key policy
 cannot name cloudwatch.amazonaws.com), and a customer managed key costs $1 a month, the whole
