@@ -39,7 +39,7 @@ synth: setup
 	CDK_OUTDIR=cdk.out $(BIN)/python app.py
 	@echo "templates written to cdk.out/"
 
-bench: setup
+bench: synth  # bench/cost.py reads the synthesized template
 	$(BIN)/python bench/deadlines.py
 	$(BIN)/python bench/sweep_calls.py
 	$(BIN)/python bench/import_cost.py

@@ -17,7 +17,7 @@ from pathlib import Path
 
 READ = "read 2026-11-25"
 # UNVERIFIED: no stored AWS page showed the price on re-reading; see bench/SOURCES.md.
-UNVERIFIED = "list price, not re-read this session"
+UNVERIFIED = "list price, not confirmed on an AWS page: bench/SOURCES.md"
 # (price, source)
 PRICES = {
     "lambda_gb_s_arm": (
