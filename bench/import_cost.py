@@ -6,8 +6,8 @@ Lambda sets and the X-Ray SDK reads to know it is inside Lambda) and first on th
 Python may not write bytecode there (PYTHONDONTWRITEBYTECODE: /var/task is read-only). Two
 assets: sources only, as a stack is deployed when no Python of the runtime's version synthesized
 it or was on the PATH (every cold start compiles the package), and with the bytecode the asset
-carries otherwise, made here by this interpreter. Dependencies are
-this environment's, with their bytecode, as the runtime's boto3 and the Powertools layer.
+carries otherwise, made here by this interpreter. Dependencies are this environment's, with
+their bytecode, standing in for the runtime's boto3 and the Powertools layer.
 Tracing off is what the stack deploys (POWERTOOLS_TRACE_DISABLED=true: the handlers never
 import the X-Ray SDK); on is `-c tracing=true` (Powertools' Tracer patching botocore).
 

@@ -46,6 +46,8 @@ def runtime() -> Runtime:
 @metrics.log_metrics
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
+        # The module-level import of this type makes the cold start load all the code this call
+        # runs (`runtime` defers it, so the other function loads none of it; test_cold_import).
         watcher: Watcher = runtime().watcher()
         reaction = watcher.handle(event, datetime.now(UTC))
     except Exception:

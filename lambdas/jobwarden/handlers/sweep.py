@@ -96,6 +96,8 @@ def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     service = service_of(check or event, current.env.service)
     # Deadlines target the function itself, by its unqualified ARN (the one their role may call).
     function_arn = ":".join(context.invoked_function_arn.split(":")[:7])
+    # The module-level import of this type makes the cold start load all the code this call
+    # runs (`runtime` defers it, so the other function loads none of it; test_cold_import).
     sweeper: Sweeper = current.sweeper(
         function_arn=function_arn, service=service, lease=lease_of(context)
     )
