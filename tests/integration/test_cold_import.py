@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -41,14 +39,3 @@ def test_an_event_that_schedules_a_deadline_loads_nothing_its_cold_import_did_no
     ran = first_invocation("events")
     assert ran["summary"]["kind"] == "entered", ran
     assert ran["late"] == []
-
-
-@pytest.mark.parametrize("handler", ["events"])
-def test_the_events_function_never_loads_the_sweeps_acting_code(handler: str) -> None:
-    code = f"import sys, jobwarden.handlers.{handler}; print(' '.join(sys.modules))"
-    loaded = set(
-        subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        ).stdout.split()
-    )
-    assert not {"jobwarden.act", "jobwarden.sweep", "jobwarden.outbox"} & loaded

@@ -49,6 +49,11 @@ def test_handlers_with_tracing_off_never_import_the_xray_sdk():
         assert "jobwarden.cli" not in modules
 
 
+def test_the_events_function_never_loads_the_sweeps_acting_code():
+    modules = imported_after("jobwarden.handlers.events", POWERTOOLS_TRACE_DISABLED="true")
+    assert not {"jobwarden.act", "jobwarden.sweep", "jobwarden.outbox"} & modules
+
+
 def test_handlers_with_tracing_on_use_powertools_tracer_on_botocore_only():
     modules = imported_after("jobwarden.handlers.sweep", LAMBDA_TASK_ROOT="/var/task")
     assert "aws_xray_sdk.core" in modules
