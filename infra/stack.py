@@ -11,7 +11,11 @@ Context (defaults in cdk.json; `cdk -c key=value` or CDK_CONTEXT_JSON override t
   reconcile_every_minutes
                       minutes between full listings, 1..1440   (default 30); in between, a
                       sweep evaluates the jobs the state-change events indexed
-  tracing             true | false: X-Ray active tracing on every function (default false)
+  tracing             false | true | calls: what X-Ray records of every function (default
+                      false). true: Lambda's active tracing, a trace per invocation with its
+                      initialization, duration and errors, nothing added to the functions.
+                      calls: that and a subsegment per AWS call, by Powertools' Tracer and
+                      the X-Ray SDK it loads (0.11-0.14x of `import boto3` more cold import)
   dashboard           true | false: the CloudWatch dashboard ($3 a month) and the per-service
                       metrics it graphs (default false)
   lambda_error_alarm  true | false: one more alarm, on Lambda's own Errors metric of every
@@ -43,7 +47,7 @@ from infra.constructs.alerts import AlertsTopic
 from infra.constructs.dead_letters import DeadLetterQueue
 from infra.constructs.deadlines import Deadlines
 from infra.constructs.events import EventsFunction
-from infra.constructs.function import LambdaAssets
+from infra.constructs.function import LambdaAssets, TraceLevel
 from infra.constructs.ledger import LedgerTable
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.parameters import JobWardenParameters
@@ -72,7 +76,7 @@ class JobWardenConfig:
     regions: tuple[str, ...] = ()
     retention_days: int = 90
     reconcile_every_minutes: int = 30
-    tracing: bool = False
+    tracing: TraceLevel = TraceLevel.OFF
     notify_topics: tuple[str, ...] = ()
     dashboard: bool = False
     lambda_error_alarm: bool = False
@@ -100,7 +104,7 @@ class JobWardenConfig:
                 1,
                 MAX_RATE_MINUTES,
             ),
-            tracing=_flag("tracing", context.get("tracing", defaults.tracing)),
+            tracing=_trace_level(context.get("tracing", defaults.tracing.value)),
             notify_topics=_topics(context.get("notify_topics")),
             dashboard=_flag("dashboard", context.get("dashboard", defaults.dashboard)),
             lambda_error_alarm=_flag(
@@ -116,6 +120,17 @@ def _flag(key: str, value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise ContextError(f"context {key!r} must be true or false, got {value!r}")
+
+
+def _trace_level(value: Any) -> TraceLevel:
+    """false, true or calls; true/false as JSON booleans too."""
+    text = str(value).lower() if isinstance(value, bool) else value
+    if isinstance(text, str):
+        for level in TraceLevel:
+            if text.strip().lower() == level.value:
+                return level
+    choices = " | ".join(level.value for level in TraceLevel)
+    raise ContextError(f"context 'tracing' must be {choices}, got {value!r}")
 
 
 def _topics(value: Any) -> tuple[str, ...]:

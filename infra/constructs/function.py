@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,27 @@ POWERTOOLS_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
 }
 
-# Without X-Ray, Powertools' Tracer does nothing (and patches nothing) in the handlers.
-TRACING_OFF_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
+
+class TraceLevel(Enum):
+    """What X-Ray records (context `tracing`), each level adding to the one before.
+
+    INVOCATIONS is Lambda's active tracing: Lambda itself emits the service and function
+    segments of each invocation (initialization, invocation, overhead, errors) with no SDK in
+    the function (docs.aws.amazon.com/lambda/latest/dg/services-xray.html). CALLS adds a
+    subsegment per AWS call, which needs the X-Ray SDK in the function (Powertools' Tracer):
+    0.11-0.14x of `import boto3` more on every cold start (bench/import_cost.py), and the SDK is
+    in maintenance since 2026-02-25, end of support 2027-02-25
+    (docs.aws.amazon.com/xray/latest/devguide/xray-daemon-eos.html).
+    """
+
+    OFF = "false"
+    INVOCATIONS = "true"
+    CALLS = "calls"
+
+
+# Unless X-Ray records each call, Powertools' Tracer is left out of the handlers entirely
+# (`jobwarden.handlers.tracing`): the X-Ray SDK is never imported.
+NO_TRACER_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
 
 DASHBOARD_ENVIRONMENT = {"JOBWARDEN_DASHBOARD": "true"}
 
@@ -123,12 +143,12 @@ class LambdaAssets(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        tracing: bool = False,
+        tracing: TraceLevel = TraceLevel.OFF,
         dashboard: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        # X-Ray active tracing for every function (context `tracing`): off by default, since
-        # at one trace per event it is one of the largest lines of the bill (bench/cost.py).
+        # X-Ray for every function (context `tracing`): off by default, since at one trace
+        # per event it is one of the largest lines of the bill (bench/cost.py).
         self.tracing = tracing
         # The dashboard's per-service metrics are sent only when it exists (context
         # `dashboard`; `jobwarden.handlers.metrics`).
@@ -185,12 +205,16 @@ class JobWardenFunction(Construct):
             timeout=timeout,
             environment={
                 **POWERTOOLS_ENVIRONMENT,
-                **({} if assets.tracing else TRACING_OFF_ENVIRONMENT),
+                **({} if assets.tracing is TraceLevel.CALLS else NO_TRACER_ENVIRONMENT),
                 **(DASHBOARD_ENVIRONMENT if assets.dashboard else {}),
                 **(environment or {}),
             },
             log_group=self.log_group,
-            tracing=lambda_.Tracing.ACTIVE if assets.tracing else lambda_.Tracing.DISABLED,
+            tracing=(
+                lambda_.Tracing.DISABLED
+                if assets.tracing is TraceLevel.OFF
+                else lambda_.Tracing.ACTIVE
+            ),
             dead_letter_queue=dead_letter_queue,
             reserved_concurrent_executions=reserved_concurrent_executions,
             retry_attempts=retry_attempts,
@@ -204,7 +228,7 @@ class JobWardenFunction(Construct):
             )
         )
         self.nag_reasons: defaultdict[str, list[str]] = defaultdict(list)
-        if assets.tracing:
+        if assets.tracing is not TraceLevel.OFF:
             self.nag_reasons["AwsSolutions-IAM5[Resource::*]"].append(XRAY_REASON)
         acknowledge(self.function, {"AwsSolutions-L1": [RUNTIME_REASON]})
 

@@ -14,6 +14,7 @@ from jobwarden.model import Mode
 from jobwarden.policies import parse_settings
 from jobwarden.services import REGISTRY
 
+from infra.constructs.function import TraceLevel
 from infra.stack import CDK_JSON, ContextError, JobWardenConfig, build_app, cdk_json_context
 from tests.infra.conftest import Synth
 
@@ -77,12 +78,30 @@ def test_values_from_the_command_line_are_strings() -> None:
         ({"reconcile_every_minutes": "30m"}, "'reconcile_every_minutes'"),
         ({"regions": ["eu-west-1", "mars"]}, "malformed region names ['mars']"),
         ({"alert_email": "not-an-address"}, "'alert_email' must be an email address"),
+        ({"tracing": "yes"}, "context 'tracing' must be false | true | calls, got 'yes'"),
+        ({"tracing": 1}, "context 'tracing' must be false | true | calls"),
     ],
 )
 def test_unusable_context_fails_with_a_clear_message(context: dict[str, Any], message: str) -> None:
     with pytest.raises(ContextError) as error:
         JobWardenConfig.from_context(context)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "level"),
+    [
+        (False, TraceLevel.OFF),
+        ("false", TraceLevel.OFF),
+        (True, TraceLevel.INVOCATIONS),
+        ("TRUE", TraceLevel.INVOCATIONS),
+        ("calls", TraceLevel.CALLS),
+        (" Calls ", TraceLevel.CALLS),
+    ],
+)
+def test_tracing_is_off_invocations_or_calls(value: Any, level: TraceLevel) -> None:
+    """JSON booleans from cdk.json, strings from `-c tracing=...`."""
+    assert JobWardenConfig.from_context({"tracing": value}).tracing is level
 
 
 def test_unknown_services_error_lists_every_registered_service() -> None:

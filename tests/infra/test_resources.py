@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from aws_cdk.assertions import Match
+from aws_cdk import App, Duration, Stack
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Match, Template
 from jobwarden.ledger import (
     BY_DAY_INDEX,
     BY_DAY_PARTITION,
@@ -23,7 +25,7 @@ from jobwarden.services.base import ServiceAdapter
 
 from infra import package
 from infra.constructs.events import SubscriptionError, subscriptions
-from infra.constructs.function import RUNTIME
+from infra.constructs.function import RUNTIME, JobWardenFunction, LambdaAssets, TraceLevel
 from infra.constructs.parameters import example_policy_document
 from tests.infra.conftest import Synth
 
@@ -639,16 +641,47 @@ def test_every_resource_is_tagged_with_the_project(default_synth: Synth) -> None
 def test_tracing_is_off_by_default_and_on_with_the_context(
     default_synth: Synth, custom_synth: Synth
 ) -> None:
+    """`tracing=true` is Lambda's own tracing: the functions still leave Powertools' Tracer
+    (and so the X-Ray SDK) out."""
+    assert custom_synth.stack.config.tracing is TraceLevel.INVOCATIONS
     for synth, traced in ((default_synth, False), (custom_synth, True)):
         for function in synth.of_type("AWS::Lambda::Function").values():
             props = function["Properties"]
-            variables = props["Environment"]["Variables"]
+            assert props["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
             if traced:
                 assert props["TracingConfig"] == {"Mode": "Active"}
-                assert "POWERTOOLS_TRACE_DISABLED" not in variables
             else:
                 assert "TracingConfig" not in props
-                assert variables["POWERTOOLS_TRACE_DISABLED"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("level", "mode", "tracer_disabled"),
+    [
+        (TraceLevel.OFF, None, "true"),
+        (TraceLevel.INVOCATIONS, "Active", "true"),
+        (TraceLevel.CALLS, "Active", None),
+    ],
+)
+def test_each_trace_level_sets_lambda_tracing_and_powertools_tracer(
+    level: TraceLevel, mode: str | None, tracer_disabled: str | None
+) -> None:
+    """Only `calls` lets Powertools' Tracer record a subsegment per AWS call."""
+    stack = Stack(App(), "Traced")
+    assets = LambdaAssets(stack, "Assets", tracing=level)
+    JobWardenFunction(
+        stack,
+        "Sweep",
+        assets=assets,
+        handler="jobwarden.handlers.sweep.handler",
+        description="test",
+        memory_size=256,
+        timeout=Duration.seconds(60),
+        dead_letter_queue=sqs.Queue(stack, "Dlq"),
+    )
+    (function,) = Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
+    props = function["Properties"]
+    assert props.get("TracingConfig") == (mode and {"Mode": mode})
+    assert props["Environment"]["Variables"].get("POWERTOOLS_TRACE_DISABLED") == tracer_disabled
 
 
 def test_the_batch_rule_lets_through_only_what_the_events_function_acts_on(

@@ -1,4 +1,4 @@
-"""Tracing off means the X-Ray SDK is never imported; on, Powertools' Tracer as before."""
+"""Unless tracing is `calls`, the X-Ray SDK is never imported; with it, Powertools' Tracer."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""Powertools' Tracer when X-Ray tracing is on, and nothing at all when it is off.
+"""Powertools' Tracer when X-Ray records each AWS call, and nothing at all otherwise.
 
 Powertools' Tracer loads the X-Ray SDK even when POWERTOOLS_TRACE_DISABLED is set. The stack
-deploys tracing off unless the context `tracing` is true, and then sets
-POWERTOOLS_TRACE_DISABLED=true (`infra.constructs.function`), so that is what decides.
+sets POWERTOOLS_TRACE_DISABLED=true unless the context `tracing` is `calls`
+(`infra.constructs.function.TraceLevel`), so that is what decides; with `tracing=true`,
+Lambda traces each invocation by itself, without the SDK in the function.
 When on, only botocore is patched: every call the handlers make goes through it, and the
 SDK's default (`patch_all`) would import and patch whatever else is installed (requests,
 sqlite3, http.client) for nothing (bench/import_cost.py).
