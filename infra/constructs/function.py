@@ -73,6 +73,11 @@ class TraceLevel(Enum):
     INVOCATIONS = "true"
     CALLS = "calls"
 
+    @property
+    def active(self) -> bool:
+        """Lambda's active tracing is on, and with it X-Ray's write permissions."""
+        return self is not TraceLevel.OFF
+
 
 # Unless X-Ray records each call, Powertools' Tracer is left out of the handlers entirely
 # (`jobwarden.handlers.tracing`): the X-Ray SDK is never imported.
@@ -210,11 +215,7 @@ class JobWardenFunction(Construct):
                 **(environment or {}),
             },
             log_group=self.log_group,
-            tracing=(
-                lambda_.Tracing.DISABLED
-                if assets.tracing is TraceLevel.OFF
-                else lambda_.Tracing.ACTIVE
-            ),
+            tracing=lambda_.Tracing.ACTIVE if assets.tracing.active else lambda_.Tracing.DISABLED,
             dead_letter_queue=dead_letter_queue,
             reserved_concurrent_executions=reserved_concurrent_executions,
             retry_attempts=retry_attempts,
@@ -228,7 +229,7 @@ class JobWardenFunction(Construct):
             )
         )
         self.nag_reasons: defaultdict[str, list[str]] = defaultdict(list)
-        if assets.tracing is not TraceLevel.OFF:
+        if assets.tracing.active:
             self.nag_reasons["AwsSolutions-IAM5[Resource::*]"].append(XRAY_REASON)
         acknowledge(self.function, {"AwsSolutions-L1": [RUNTIME_REASON]})
 

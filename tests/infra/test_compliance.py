@@ -15,7 +15,7 @@ from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_file
 from jobwarden.services import REGISTRY
 
-from infra.constructs.function import TraceLevel, nag_form
+from infra.constructs.function import nag_form
 from infra.constructs.sweeps import render_grants
 from tests.infra.conftest import Synth
 
@@ -71,7 +71,7 @@ def expected_acknowledgements(synth: Synth, regions: list[str]) -> dict[str, set
                 expected[invoke_id] = {RUNTIME}
 
     # X-Ray's actions take "*": acknowledged only where tracing is on (context `tracing`).
-    traced = {XRAY_AND_ANY} if synth.stack.config.tracing is not TraceLevel.OFF else set()
+    traced = {XRAY_AND_ANY} if synth.stack.config.tracing.active else set()
     for service, (function_id, _) in synth.sweep_functions().items():
         findings = {*traced, POLICY_TREE, SCHEDULES}
         for grant in render_grants(REGISTRY[service], regions):

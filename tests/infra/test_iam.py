@@ -12,7 +12,6 @@ import pytest
 from jobwarden.services import REGISTRY
 from jobwarden.services.base import Grant, ServiceAdapter
 
-from infra.constructs.function import TraceLevel
 from infra.constructs.sweeps import GrantError, arn_region, render_grants
 from tests.infra.conftest import Synth, normalized
 
@@ -40,7 +39,7 @@ def function_basics(synth: Synth, function_id: str) -> list[dict[str, Any]]:
     }
     return [
         {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": arn(queue_id)},
-        *([xray] if synth.stack.config.tracing is not TraceLevel.OFF else []),
+        *([xray] if synth.stack.config.tracing.active else []),
         {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Effect": "Allow",
